@@ -2,13 +2,47 @@
 
 Percentiles use NumPy's default (linear interpolation); every function takes raw samples, never
 pre-aggregated numbers, so reports and checks derive everything from the records' raw values.
+
+Regression significance (``speed_verdict``, used by ``bench check``)
+--------------------------------------------------------------------
+The samples are one series of per-step wall times per job, in step order. Those steps are **not**
+independent: a busy neighbour, a frequency change or a GC pause slows many consecutive steps, so the
+series is autocorrelated. A test that treats thousands of steps as iid (Mann-Whitney U or a plain
+bootstrap on raw steps) then gives p-values and intervals far too small: on simulated AR(1) step times
+(phi 0.9, 300 steps a side, identical distributions) Mann-Whitney U on raw steps called 63 of 100
+comparisons significant at alpha 0.01; the block statistics below, 3 of 100
+(``tests/test_stats.py``). We therefore use the *batch means* idea from steady-state
+simulation output analysis (Law & Kelton; Schmeiser 1982):
+
+- each job's series is cut into contiguous, non-overlapping **blocks** (``block_length``): long enough
+  to span the series' measured memory (twice the lag after which its autocorrelation vanishes), so one
+  block's median is nearly independent of the next, and few enough (at most ``MAX_BLOCKS_PER_JOB`` = 30
+  per job, the classic 10-30 batches) that each block median is stable. Epochs were considered as the
+  blocks and rejected: smoke runs have 1-3 epochs, too few blocks for any test, and an epoch is not
+  the unit of the noise (a busy neighbour comes and goes at any step);
+- **p-value**: Mann-Whitney U (two-sided) on the candidate's block medians against the baseline's. A rank
+  test: distribution-free, robust to the heavy right tail of step times, exact for small block counts;
+- **effect and CI**: the ratio of medians (candidate / baseline) of all timed steps, with a seeded
+  non-overlapping **block bootstrap** percentile interval at confidence 1 - alpha (whole blocks are
+  resampled within each job, so the autocorrelation inside a block is kept and the job structure too);
+- a change is *significant* only when both agree (p < alpha and the CI excludes 1), so the table never
+  shows a verdict its own interval contradicts.
+
+What no within-run statistic can see is the variance *between* runs (another process placement, another
+CI machine): two runs of identical code differ by a few percent, and with enough steps that difference
+is "significant". That is what the effect threshold (``max_slowdown``) is for: a regression needs the
+ratio beyond 1 + max_slowdown **and** significance. Improvements use the mirror threshold
+1 / (1 + max_slowdown) (symmetric in log space: swapping baseline and candidate swaps regression and
+improvement). The A/A runs of issue 6's proof script measure the between-run spread that the default
+threshold must exceed.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from enum import Enum
+from typing import Sequence, Union
 
 import numpy as np
 from scipy import stats as _sps
@@ -71,3 +105,278 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> MeanCI:
 def _finite(values: Sequence[float]) -> np.ndarray:
     a = np.asarray(values, dtype=float).ravel()
     return a[np.isfinite(a)]
+
+
+# -- significance machinery -------------------------------------------------------------------------
+
+#: At most this many blocks per job series: the batch-means literature's 10-30 batches. Fewer, longer
+#: blocks are more nearly independent; 30 keeps enough of them for a rank test and a bootstrap.
+MAX_BLOCKS_PER_JOB = 30
+#: At least this many blocks per job (when it has that many steps): with one job a side, 8 vs 8 blocks
+#: let an exact Mann-Whitney test reach p = 1.6e-4, well below the default alpha of 0.01.
+MIN_BLOCKS_PER_JOB = 8
+#: Resamples of the block bootstrap: the 0.5% tails of a 99% interval then rest on 10 resamples each.
+N_RESAMPLES = 2000
+#: Cap on the elements one bootstrap chunk materialises (memory, not accuracy).
+_CHUNK_ELEMENTS = 4_000_000
+
+#: One series of samples (a job's step times), or several (one per job), each in measurement order.
+SeriesLike = Union[Sequence[float], np.ndarray, Sequence[Sequence[float]], Sequence[np.ndarray]]
+
+
+def block_length(series: Sequence[float]) -> int:
+    """Steps per block for one job's series of n steps: the largest of
+
+    - n^(1/3), the block bootstrap's classic rate (Hall, Horowitz & Jing 1995);
+    - n / MAX_BLOCKS_PER_JOB, so a job has at most 30 blocks;
+    - 2 * m, where m is the lag after which the sample autocorrelation stays indistinguishable from
+      zero (Politis & White 2004's first step): a block then spans the series' memory, so block medians
+      are nearly independent even when a slow drift makes steps correlated over many lags;
+
+    capped at n / MIN_BLOCKS_PER_JOB so that one job still gives enough blocks for a rank test (a
+    series correlated beyond that is compared less honestly; the effect threshold covers the rest).
+    """
+    a = _positive(series)
+    n = int(a.size)
+    if n < 2 * MIN_BLOCKS_PER_JOB:
+        return 1  # too short to cut into blocks of two or more: every step is its own block
+    # The autocorrelation of log step times: a few large spikes (GC, a descheduled thread) then do not
+    # dominate the estimate of the series' memory.
+    wanted = max(math.ceil(n ** (1 / 3)), math.ceil(n / MAX_BLOCKS_PER_JOB), 2 * correlation_lag(np.log(a)))
+    return max(1, min(wanted, n // MIN_BLOCKS_PER_JOB))
+
+
+def correlation_lag(series: Sequence[float]) -> int:
+    """Politis & White's m-hat: the smallest lag m after which K consecutive sample autocorrelations
+    are all within c * sqrt(log10(n) / n) of zero (c = 2, K = max(5, sqrt(log10 n))). 0 for white noise."""
+    a = _finite(series)
+    n = int(a.size)
+    if n < 8:
+        return 0
+    x = a - a.mean()
+    var = float(x @ x)
+    if var == 0.0:
+        return 0
+    spectrum = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum))[:n] / var  # acf[k]: lag-k autocorrelation
+    k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
+    small = np.abs(acf[1:]) < 2.0 * math.sqrt(math.log10(n) / n)  # small[j]: lag j + 1
+    run = 0
+    for j, ok in enumerate(small):
+        run = run + 1 if ok else 0
+        if run == k_n:
+            return j + 1 - k_n  # the last lag before the run of small autocorrelations
+    return n // 2
+
+
+def split_blocks(series: Sequence[float]) -> list[np.ndarray]:
+    """Contiguous, non-overlapping blocks of near-equal size (sizes differ by at most one)."""
+    a = _positive(series)
+    if a.size == 0:
+        return []
+    return np.array_split(a, max(1, a.size // block_length(a)))
+
+
+def block_medians(blocked: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """The median of every block of every job (``blocked``: one list of blocks per job)."""
+    rows = [_nanmedian_rows(_padded_blocks(blocks)) for blocks in blocked if blocks]
+    return np.concatenate(rows) if rows else np.empty(0)
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (scipy picks the exact distribution for small samples); nan if
+    either side is empty."""
+    x, y = _finite(a), _finite(b)
+    if x.size == 0 or y.size == 0:
+        return math.nan
+    return float(_sps.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def min_mann_whitney_p(m: int, n: int) -> float:
+    """Smallest two-sided p-value an exact Mann-Whitney U test of m vs n values can reach (no ties):
+    when it is not below alpha, no data could be significant and the verdict is inconclusive."""
+    if m < 1 or n < 1:
+        return 1.0
+    return min(1.0, 2.0 / math.comb(m + n, m))
+
+
+def block_bootstrap_medians(
+    blocked: Sequence[Sequence[np.ndarray]], n_resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Median of the pooled steps in each of ``n_resamples`` block-bootstrap resamples: every job's
+    blocks (``blocked``: one list per job) are drawn with replacement from that job only, as many as it
+    has, then pooled."""
+    matrices = [_padded_blocks(blocks) for blocks in blocked if blocks]
+    width = sum(m.shape[0] * m.shape[1] for m in matrices)
+    chunk = max(1, _CHUNK_ELEMENTS // max(width, 1))
+    has_padding = any(np.isnan(m).any() for m in matrices)
+    median = _nanmedian_rows if has_padding else np.median
+    out = np.empty(n_resamples)
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        parts = [m[rng.integers(0, m.shape[0], size=(size, m.shape[0]))].reshape(size, -1) for m in matrices]
+        out[start:start + size] = median(np.concatenate(parts, axis=1), axis=1)
+    return out
+
+
+def iid_bootstrap_medians(values: Sequence[float], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    a = _positive(values)
+    return np.median(a[rng.integers(0, a.size, size=(n_resamples, a.size))], axis=1)
+
+
+class Change(str, Enum):
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    NO_CHANGE = "no significant change"
+    INCONCLUSIVE = "inconclusive"  # too little data for the test to ever reach significance
+
+
+@dataclass(frozen=True)
+class SpeedVerdict:
+    change: Change
+    ratio: float  # candidate median / baseline median (over calibration ratio when normalised)
+    low: float  # block-bootstrap CI of ratio, confidence 1 - alpha
+    high: float
+    p_value: float  # Mann-Whitney U on block medians (two-sided)
+    median_baseline: float  # raw step-time medians, seconds
+    median_candidate: float
+    n_baseline: int  # timed steps
+    n_candidate: int
+    blocks_baseline: int
+    blocks_candidate: int
+    normalised: bool
+    reason: str  # one line: why this verdict
+
+
+def speed_verdict(
+    baseline: SeriesLike,
+    candidate: SeriesLike,
+    max_slowdown: float = 0.10,
+    alpha: float = 0.01,
+    *,
+    baseline_scale: Sequence[float] | None = None,
+    candidate_scale: Sequence[float] | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> SpeedVerdict:
+    """Compare step times: regression / improvement / no significant change (see the module docstring).
+
+    ``baseline`` and ``candidate``: one series of step times or a list of them (one per job, in step
+    order; blocks never cross jobs). ``*_scale``: calibration timings of each side; when both are given
+    the step times are normalised by their median (machine speed), and the bootstrap resamples the
+    calibration timings too, so their noise widens the interval. Non-finite and non-positive values are
+    dropped. Deterministic for a given ``seed``.
+    """
+    base, cand = _as_series(baseline), _as_series(candidate)
+    blocks_b, blocks_c = [split_blocks(s) for s in base], [split_blocks(s) for s in cand]
+    n_b, n_c = sum(s.size for s in base), sum(s.size for s in cand)
+    med_b = float(np.median(np.concatenate(base))) if n_b else math.nan
+    med_c = float(np.median(np.concatenate(cand))) if n_c else math.nan
+    normalised = baseline_scale is not None and candidate_scale is not None
+    scale_b = _positive(baseline_scale) if normalised else np.ones(1)
+    scale_c = _positive(candidate_scale) if normalised else np.ones(1)
+    bm_b = block_medians(blocks_b) / float(np.median(scale_b)) if scale_b.size else np.empty(0)
+    bm_c = block_medians(blocks_c) / float(np.median(scale_c)) if scale_c.size else np.empty(0)
+
+    def result(change: Change, reason: str, ratio=math.nan, low=math.nan, high=math.nan, p=math.nan):
+        return SpeedVerdict(change, ratio, low, high, p, med_b, med_c, n_b, n_c, bm_b.size, bm_c.size,
+                            normalised, reason)
+
+    if n_b == 0 or n_c == 0:
+        return result(Change.INCONCLUSIVE, f"no timed steps ({n_b} baseline, {n_c} candidate)")
+    if scale_b.size == 0 or scale_c.size == 0:
+        return result(Change.INCONCLUSIVE, "no calibration timings to normalise by")
+    ratio = (med_c / med_b) / (float(np.median(scale_c)) / float(np.median(scale_b)))
+    floor = min_mann_whitney_p(bm_b.size, bm_c.size)
+    if floor >= alpha:
+        return result(Change.INCONCLUSIVE, f"{bm_b.size} vs {bm_c.size} blocks cannot reach p < {alpha:g} "
+                      f"(smallest possible p {floor:.2g}): record more steps", ratio)
+    rng = np.random.default_rng(seed)
+    boot = block_bootstrap_medians(blocks_c, n_resamples, rng) / block_bootstrap_medians(blocks_b, n_resamples, rng)
+    if normalised:
+        boot /= iid_bootstrap_medians(scale_c, n_resamples, rng) / iid_bootstrap_medians(scale_b, n_resamples, rng)
+    low, high = (float(q) for q in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    p = mann_whitney_p(bm_c, bm_b)
+    up, down = 1.0 + max_slowdown, 1.0 / (1.0 + max_slowdown)
+    significant = p < alpha and (low > 1.0 or high < 1.0)
+    pct = f"{ratio - 1:+.1%}"
+    if significant and ratio > up and low > 1.0:
+        return result(Change.REGRESSION, f"{pct} slower, beyond {max_slowdown:.0%}, p={p:.2g} < {alpha:g}",
+                      ratio, low, high, p)
+    if significant and ratio < down and high < 1.0:
+        return result(Change.IMPROVEMENT, f"{1 - ratio:.1%} faster, beyond {1 - down:.1%}, p={p:.2g} < {alpha:g}",
+                      ratio, low, high, p)
+    why = f"{pct} is within the threshold" if down <= ratio <= up else f"{pct} is not significant (p={p:.2g})"
+    return result(Change.NO_CHANGE, why, ratio, low, high, p)
+
+
+@dataclass(frozen=True)
+class Welch:
+    n_a: int
+    n_b: int
+    mean_a: float
+    mean_b: float
+    diff: float  # mean_b - mean_a
+    low: float  # CI of diff (Welch-Satterthwaite degrees of freedom)
+    high: float
+    p_value: float  # two-sided
+    df: float
+    confidence: float
+
+
+def welch(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Welch:
+    """Welch's unequal-variance t-test of mean(b) - mean(a), with its confidence interval.
+
+    nan p and interval when a side has fewer than 2 values. When both sides have zero variance the
+    t statistic is undefined; the difference is then exact: p = 1 if the means are equal, else 0.
+    """
+    x, y = _finite(a), _finite(b)
+    mean_a = float(x.mean()) if x.size else math.nan
+    mean_b = float(y.mean()) if y.size else math.nan
+    diff = mean_b - mean_a
+    if x.size < 2 or y.size < 2:
+        return Welch(int(x.size), int(y.size), mean_a, mean_b, diff, math.nan, math.nan, math.nan, math.nan, confidence)
+    va, vb = float(x.var(ddof=1)) / x.size, float(y.var(ddof=1)) / y.size
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return Welch(int(x.size), int(y.size), mean_a, mean_b, diff, diff, diff, 1.0 if diff == 0 else 0.0,
+                     math.inf, confidence)
+    df = (va + vb) ** 2 / (va ** 2 / (x.size - 1) + vb ** 2 / (y.size - 1))
+    p = float(2 * _sps.t.sf(abs(diff) / se, df))
+    half = float(_sps.t.ppf(0.5 + confidence / 2, df)) * se
+    return Welch(int(x.size), int(y.size), mean_a, mean_b, diff, diff - half, diff + half, p, float(df), confidence)
+
+
+def _as_series(values: SeriesLike) -> list[np.ndarray]:
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return [_positive(values)] if values.size else []
+    items = list(values)
+    if items and all(np.ndim(v) == 0 for v in items):
+        return [_positive(items)]
+    return [a for a in (_positive(v) for v in items) if a.size]
+
+
+def _positive(values: Sequence[float] | None) -> np.ndarray:
+    """Finite, strictly positive values: a step or calibration time of 0 or below is a recording bug."""
+    if values is None:
+        return np.empty(0)
+    a = _finite(values)
+    return a[a > 0]
+
+
+def _nanmedian_rows(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    """Row medians ignoring nan, vectorised (np.nanmedian loops over rows in Python for this shape)."""
+    ordered = np.sort(x, axis=axis)  # nan sorts last
+    count = (~np.isnan(x)).sum(axis=axis)
+    lo = np.take_along_axis(ordered, ((count - 1) // 2)[:, None], axis=axis)[:, 0]
+    hi = np.take_along_axis(ordered, (count // 2)[:, None], axis=axis)[:, 0]
+    return (lo + hi) / 2
+
+
+def _padded_blocks(blocks: list[np.ndarray]) -> np.ndarray:
+    """Blocks as rows of one matrix, the shorter ones padded with nan (sizes differ by at most one)."""
+    width = max(b.size for b in blocks)
+    out = np.full((len(blocks), width), np.nan)
+    for i, b in enumerate(blocks):
+        out[i, : b.size] = b
+    return out

@@ -103,3 +103,12 @@ threads_option = click.option(
     default=None,
     help="Intra- and inter-op threads for each framework (default: all cores of this machine).",
 )
+
+
+results_option = click.option(
+    "--results",
+    type=click.Path(file_okay=False),
+    default="results",
+    show_default=True,
+    help="Folder holding run folders.",
+)

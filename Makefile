@@ -1,0 +1,33 @@
+# One-command entry points. `make bench` sets everything up and runs the default benchmark and report;
+# `make test` sets everything up and runs the test suite (the command CI runs through .ci/run).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup test test-fast bench report benchmarks clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch==2.13.0 (pinned in pyproject) is the CPU build on this machine's disk; any other pulls CUDA.
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+test: setup
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/bench run --name default-$$(date +%Y%m%d-%H%M%S)
+	$(BIN)/bench report
+
+benchmarks: setup
+	$(BIN)/pytest tests/benchmarks --benchmark-only
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks

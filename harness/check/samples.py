@@ -1,0 +1,142 @@
+"""What a comparison needs from each job, read from a run folder: the common input of check and baseline.
+
+A ``JobSample`` holds one job's identity, conditions and raw measurements (timed step times in order,
+calibration timings, per-epoch metrics, test metrics). A run folder and a baseline file both load into a
+``Side`` of such samples, so ``compare`` never knows (or cares) where the numbers came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from harness import derive
+from harness.errors import BenchError
+from harness.records import RUN_KIND, SCHEMA_VERSION, job_id, read_json, read_record, run_dirs
+
+
+@dataclass(frozen=True)
+class JobSample:
+    backend: str
+    cell: str
+    seed: int
+    status: str  # "ok" | "failed" | "timeout" | "interrupted" | "missing" (no record written)
+    error: str | None = None
+    mode: str | None = None
+    spec: Mapping[str, Any] | None = None
+    spec_hash: str | None = None
+    data: Mapping[str, Any] | None = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    calibration: Mapping[str, list[float]] = field(default_factory=lambda: {"start_s": [], "end_s": []})
+    busy: bool = False
+    step_s: np.ndarray = field(default_factory=lambda: np.empty(0))  # timed steps only, in step order
+    epochs: tuple[Mapping[str, Any], ...] = ()
+    test: Mapping[str, Any] | None = None
+
+    @property
+    def job_id(self) -> str:
+        return job_id(self.backend, self.cell, self.seed)
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return (self.backend, self.cell)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def fingerprint(self) -> str | None:
+        return (self.data or {}).get("fingerprint")
+
+    @property
+    def calibration_s(self) -> list[float]:
+        return [*self.calibration.get("start_s", []), *self.calibration.get("end_s", [])]
+
+    @property
+    def test_acc(self) -> float | None:
+        return None if not self.test or self.test.get("acc") is None else float(self.test["acc"])
+
+    @property
+    def best_val_acc(self) -> float | None:
+        accs = [float(e["val_acc"]) for e in self.epochs if e.get("val_acc") is not None]
+        return max(accs) if accs else None
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: the jobs of a run folder or of a baseline file."""
+
+    kind: str  # "run" | "baseline file"
+    path: Path
+    name: str  # the run's name (a baseline file keeps the name of the run it was saved from)
+    jobs: tuple[JobSample, ...]
+
+
+def from_record(record: Mapping[str, Any]) -> JobSample:
+    return JobSample(
+        backend=record["backend"],
+        cell=record["cell"],
+        seed=int(record["seed"]),
+        status=record["status"],
+        error=record.get("error"),
+        mode=record["mode"],
+        spec=record["spec"],
+        spec_hash=record["spec_hash"],
+        data=record["data"],
+        environment=record["environment"],
+        calibration={k: list(record["calibration"][k]) for k in ("start_s", "end_s")},
+        busy=bool(record["load"]["busy"]),
+        step_s=derive.timed_steps(record),
+        epochs=tuple(record["epochs"]),
+        test=record["test"],
+    )
+
+
+def load_run(run_dir: Path) -> Side:
+    """Every job of a run folder, as its manifest lists them; a job without a record is "missing"."""
+    manifest = read_manifest(run_dir)
+    jobs = []
+    for entry in manifest.get("jobs") or []:
+        path = run_dir / (entry.get("record") or f"jobs/{entry['job_id']}.json")
+        if path.is_file():
+            jobs.append(from_record(read_record(path)))
+        else:
+            jobs.append(JobSample(entry["backend"], entry["cell"], int(entry["seed"]),
+                                  status=entry.get("status") if entry.get("status") != "ok" else "missing",
+                                  error=entry.get("error") or "no job record written"))
+    return Side("run", run_dir, str(manifest.get("name") or run_dir.name), tuple(jobs))
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    if not (run_dir / "manifest.json").is_file():
+        raise BenchError(f"{run_dir} is not a run folder (no manifest.json); pass a folder that bench run wrote")
+    manifest = read_json(run_dir / "manifest.json", "run manifest")
+    if not isinstance(manifest, dict) or manifest.get("kind") != RUN_KIND:
+        raise BenchError(f"{run_dir / 'manifest.json'} is not an rnn-bench run manifest")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise BenchError(f"run {run_dir} has manifest schema version {manifest.get('schema_version')!r}; "
+                         f"this rnn-bench reads version {SCHEMA_VERSION}")
+    return manifest
+
+
+def find_run(ref: str, results: str | Path) -> Path | None:
+    """A run given as a folder path, or as a run name under ``results``; None when neither exists."""
+    return next((p for p in (Path(ref), Path(results) / ref) if p.is_dir()), None)
+
+
+def resolve_run(ref: str, results: str | Path, what: str = "run") -> Path:
+    found = find_run(ref, results)
+    if found is None:
+        raise BenchError(f"{what} {ref} not found (neither a folder nor a run name under {results})")
+    return found
+
+
+def latest_run(results: str | Path) -> Path:
+    runs = run_dirs(results)
+    if not runs:
+        raise BenchError(f"no runs under {results}; run bench run first, or pass --candidate RUN")
+    return runs[-1]

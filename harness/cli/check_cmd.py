@@ -1,0 +1,63 @@
+"""``bench check``: fail a CI build on a real slowdown or accuracy drop, and never on noise."""
+
+from __future__ import annotations
+
+import click
+
+from harness.check.baseline import load_candidate, load_side
+from harness.check.compare import CALIBRATION_TOLERANCE, Thresholds, compare
+from harness.check.render import FORMATS, render
+from harness.errors import BenchError
+
+_open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
+
+
+@click.command("check")
+@click.option("--baseline", "baseline_ref", required=True, metavar="FILE_OR_RUN",
+              help="A baseline file (bench baseline save), a run folder, or a run name under --results.")
+@click.option("--candidate", "candidate_ref", default=None, metavar="RUN",
+              help="The run to check: a folder or a run name under --results. Default: the latest run there.")
+@click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Folder holding the runs (for run names and the default candidate).")
+@click.option("--max-slowdown", default=0.10, show_default=True, type=_open01,
+              help="Largest tolerated rise of the median step time (0.10 = 10%): a slowdown users notice, and "
+                   "meant to sit above the run-to-run spread of identical code (measure it with A/A runs and "
+                   "raise it for noisier CI machines). A regression also needs p < --alpha.")
+@click.option("--max-acc-drop", default=0.01, show_default=True, type=click.FloatRange(0, 1),
+              help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). Matched "
+                   "mode is deterministic, so identical code gives identical accuracy; one point leaves room "
+                   "for numerics changes (a framework upgrade) while catching a broken model.")
+@click.option("--alpha", default=0.01, show_default=True, type=_open01,
+              help="Significance level of every test (and 1 - confidence of the intervals shown): with about a "
+                   "dozen comparisons per check (3 per backend x cell), 0.01 keeps a chance false alarm rare.")
+@click.option("--normalize", default="auto", show_default=True, type=click.Choice(["auto", "always", "never"]),
+              help=f"Divide step times by each side's calibration time: auto = when the machines differ or the "
+                   f"calibration moved by more than {CALIBRATION_TOLERANCE:.0%}.")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS),
+              help="text for a terminal or CI log, md for a CI job summary or pull-request comment, json for tools.")
+def check(baseline_ref: str, candidate_ref: str | None, results: str, max_slowdown: float, max_acc_drop: float,
+          alpha: float, normalize: str, fmt: str) -> None:
+    """Compare a candidate run against a baseline, per backend x cell. Exit 0 pass, 1 regression, 2 cannot compare.
+
+    \b
+    Speed: the warm-up-excluded step times of each job, cut into contiguous blocks (steps are
+      autocorrelated, so single steps are not independent samples). A regression needs BOTH the median
+      step time up by more than --max-slowdown AND significance: Mann-Whitney U on the block medians with
+      p < --alpha and a block-bootstrap confidence interval of the ratio of medians that excludes 1.
+      Improvements are reported the same way (the mirror threshold 1 / (1 + max-slowdown)).
+    Machine drift: when the runs come from different machines (hostname, CPU) or the calibration
+      workload timed with every job moved by more than the tolerance, step times are normalised by it,
+      and the output says so.
+    Accuracy: one seed (matched mode, deterministic): test and best validation accuracy must not drop by
+      more than --max-acc-drop. Two or more seeds a side: the means are compared with Welch's t-test; a
+      regression needs a mean drop beyond --max-acc-drop and p < --alpha.
+    A candidate job that failed where the baseline's succeeded is a regression. Runs of another spec,
+      data fingerprint or mode, and missing, corrupt or other-version baselines are refused (exit 2).
+    """
+    baseline = load_side(baseline_ref, results)
+    candidate = load_candidate(candidate_ref, results)
+    if baseline.kind == "run" and baseline.path.resolve() == candidate.path.resolve():
+        raise BenchError(f"the candidate is the baseline run itself ({candidate.path}); pass --candidate RUN")
+    report = compare(baseline, candidate, Thresholds(max_slowdown, max_acc_drop, alpha, normalize))
+    click.echo(render(report, fmt), nl=False)
+    click.get_current_context().exit(report.exit_code)

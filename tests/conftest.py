@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+@pytest.fixture
+def test_backends(monkeypatch):
+    """Make the test-only backends (tests/plugins) visible through the entry-point group, in this process
+    and in the worker processes the runner starts."""
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    path = os.pathsep.join([str(PLUGINS), str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    monkeypatch.setenv("PYTHONPATH", path)
+    return PLUGINS

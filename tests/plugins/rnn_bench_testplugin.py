@@ -1,0 +1,93 @@
+"""Backends for tests, found through the real entry-point group (this folder on PYTHONPATH).
+
+- ``numpy-fake``: a tiny NumPy model (mean-pooled embedding -> logistic regression) that trains for real
+  but imports no framework, so runner tests take seconds. ``BackendOptions.extra`` can make a job crash
+  (``crash_at_step``: SIGKILL itself, as the OOM killer would), hang (``hang_at_step``) or sleep per step
+  (``sleep_s``), optionally only for ``only_cell``.
+- ``slow-torch``: the real torch backend plus a delay proportional to each step's own time
+  (``extra["slowdown"]``, e.g. 0.25 = 25% slower): a genuine, known regression for the check's power test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from backends.base import Backend, StepResult
+from backends.torch_eager import TorchBackend
+
+
+class NumpyBackend(Backend):
+    name = "numpy-fake"
+
+    def build(self, spec, weights, mode="matched", dtype="float32") -> None:
+        rng = np.random.default_rng(spec.seed)
+        self.spec = spec
+        self.emb = rng.uniform(-0.05, 0.05, (spec.vocab_size, spec.embed_dim))
+        self.w = np.zeros(spec.embed_dim)
+        self.b = 0.0
+        self.steps = 0
+
+    def _forward(self, x):
+        h = self.emb[x].mean(axis=1)
+        return h, 1.0 / (1.0 + np.exp(-(h @ self.w + self.b)))
+
+    @staticmethod
+    def _metrics(p, y) -> StepResult:
+        eps = 1e-7
+        loss = float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
+        return StepResult(loss, float(np.mean((p > 0.5) == (y > 0.5))))
+
+    def train_step(self, x, y) -> StepResult:
+        extra = self.options.extra
+        self.steps += 1
+        if extra.get("only_cell", self.spec.cell) != self.spec.cell:
+            extra = {}
+        if extra.get("crash_at_step") == self.steps:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if extra.get("hang_at_step") == self.steps:
+            time.sleep(3600)
+        if extra.get("sleep_s"):
+            time.sleep(float(extra["sleep_s"]))
+        h, p = self._forward(x)
+        g = p - y
+        self.w -= 0.5 * h.T @ g / len(y)
+        self.b -= 0.5 * float(g.mean())
+        return self._metrics(p, y)
+
+    def evaluate(self, x, y, batch_size) -> StepResult:
+        return self._metrics(self._forward(x)[1], y)
+
+    def predict(self, x):
+        return self._forward(x)[1]
+
+    def gradients(self, x, y):
+        raise NotImplementedError
+
+    def get_weights(self):
+        return {"embedding": self.emb}
+
+    def trainable_parameter_count(self) -> int:
+        return int(self.emb.size + self.w.size + 1)
+
+    def runtime_info(self) -> dict[str, Any]:
+        return {"versions": {"numpy": np.__version__}, "device": "cpu", "threads": self.options.threads}
+
+
+class SlowTorchBackend(TorchBackend):
+    name = "slow-torch"
+
+    def train_step(self, x, y) -> StepResult:
+        t0 = time.perf_counter()
+        result = super().train_step(x, y)
+        slowdown = float(self.options.extra.get("slowdown", 0.0))
+        if slowdown:
+            # Busy-wait rather than sleep: a sleeping thread frees the core, which a real slowdown doesn't.
+            until = time.perf_counter() + slowdown * (time.perf_counter() - t0)
+            while time.perf_counter() < until:
+                pass
+        return result
