@@ -23,7 +23,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import derive, stats
 from .atomic import ensure_writable_dir, write_json
 from .environment import thread_env
 from .errors import BenchError
@@ -242,6 +241,8 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
 
 
 def _summary(record: dict[str, Any], wall: float) -> str:
+    from . import derive, stats  # scipy is slow to import: keep it off every `bench` call's path
+
     if record["status"] != "ok":
         return record["error"] or record["status"]
     steps = stats.summarize(derive.timed_steps(record))
