@@ -29,6 +29,7 @@ import numpy as np
 
 from harness.errors import BenchError
 from harness.spec import Spec
+from harness.weights import check_weights
 
 ENTRY_POINT_GROUP = "rnn_bench.backends"
 MODES: tuple[str, ...] = ("matched", "native")
@@ -106,14 +107,21 @@ class Backend(abc.ABC):
 
 
 def available_backends() -> dict[str, str]:
-    """Name -> "module:Class" for every registered backend (entry points win over built-ins)."""
-    found = dict(BUILTIN)
+    """Name -> "module:Class" for every registered backend.
+
+    Precedence: another distribution's entry point > rnn-bench's own entry points > the built-in table.
+    A plugin may therefore replace a built-in backend under the same name (the regression-check tests do
+    this to inject a known slowdown); the worker records which class actually ran."""
+    own: dict[str, str] = {}
+    plugins: dict[str, str] = {}
     try:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            found[ep.name] = ep.value
+            dist = getattr(ep, "dist", None)
+            is_own = dist is not None and (dist.name or "").replace("_", "-").lower() == "rnn-bench"
+            (own if is_own else plugins)[ep.name] = ep.value
     except Exception:  # broken metadata of an unrelated distribution must not break the harness
         pass
-    return found
+    return {**BUILTIN, **own, **plugins}
 
 
 def load_backend(name: str) -> type[Backend]:
@@ -148,3 +156,19 @@ def validate_choice(kind: str, value: str, valid: tuple[str, ...]) -> str:
     if value not in valid:
         raise BenchError(f"unknown {kind} {value!r}; valid {kind}s: {', '.join(valid)}")
     return value
+
+
+def check_build_args(
+    spec: Spec, weights: Mapping[str, np.ndarray] | None, mode: str, dtype: str
+) -> Mapping[str, np.ndarray] | None:
+    """Validate ``Backend.build``'s arguments; return the weights to load (None: the framework's own init).
+
+    ``matched`` needs canonical weights of the right shapes; ``native`` ignores any it is given."""
+    validate_choice("mode", mode, MODES)
+    validate_choice("dtype", dtype, DTYPES)
+    if mode == "native":
+        return None
+    if weights is None:
+        raise BenchError("matched mode needs initial weights (harness.weights.initial_weights); got none")
+    check_weights(spec, weights)
+    return weights

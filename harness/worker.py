@@ -109,7 +109,8 @@ def train(task: Task, record: dict[str, Any]) -> None:
     backend.build(spec, weights, mode=job.mode, dtype="float32")
     record["params"] = int(backend.trainable_parameter_count())
     runtime = backend.runtime_info()
-    record["runtime"] = runtime
+    # Which class ran matters: a plugin may register a backend under a built-in name.
+    record["runtime"] = {**runtime, "backend_class": f"{backend_cls.__module__}:{backend_cls.__qualname__}"}
     record["environment"]["frameworks"] = dict(runtime.get("versions", {}))
     record["startup_s"] = time.time() - task.spawned_at
 

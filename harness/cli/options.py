@@ -84,8 +84,9 @@ data_option = click.option(
     "data",
     default=None,
     metavar="SRC",
-    help="Data source: path to aclImdb_v1.tar.gz or an extracted aclImdb folder, a keras imdb.npz, or "
-    "'synthetic[:train=N,test=N,seed=N]'. Default: $BENCH_DATA, then the user cache, then a download.",
+    help="Data source: path to aclImdb_v1.tar.gz or an extracted aclImdb folder, keras' imdb.npz "
+    "('untrusted-npz:PATH' for another npz), or 'synthetic[:train=N,test=N,seed=N]'. Default: $BENCH_DATA, "
+    "then the user cache ($BENCH_CACHE_DIR, ~/.cache/rnn-bench), then a download.",
 )
 
 

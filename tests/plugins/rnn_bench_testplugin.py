@@ -4,8 +4,6 @@
   but imports no framework, so runner tests take seconds. ``BackendOptions.extra`` can make a job crash
   (``crash_at_step``: SIGKILL itself, as the OOM killer would), hang (``hang_at_step``) or sleep per step
   (``sleep_s``), optionally only for ``only_cell``.
-- ``slow-torch``: the real torch backend plus a delay proportional to each step's own time
-  (``extra["slowdown"]``, e.g. 0.25 = 25% slower): a genuine, known regression for the check's power test.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from typing import Any, Mapping
 import numpy as np
 
 from backends.base import Backend, StepResult
-from backends.torch_eager import TorchBackend
 
 
 class NumpyBackend(Backend):
@@ -77,17 +74,3 @@ class NumpyBackend(Backend):
     def runtime_info(self) -> dict[str, Any]:
         return {"versions": {"numpy": np.__version__}, "device": "cpu", "threads": self.options.threads}
 
-
-class SlowTorchBackend(TorchBackend):
-    name = "slow-torch"
-
-    def train_step(self, x, y) -> StepResult:
-        t0 = time.perf_counter()
-        result = super().train_step(x, y)
-        slowdown = float(self.options.extra.get("slowdown", 0.0))
-        if slowdown:
-            # Busy-wait rather than sleep: a sleeping thread frees the core, which a real slowdown doesn't.
-            until = time.perf_counter() + slowdown * (time.perf_counter() - t0)
-            while time.perf_counter() < until:
-                pass
-        return result

@@ -1,0 +1,120 @@
+"""Measure `bench check`'s error rates on real runs (issue 6's proof; a script, not a timed test).
+
+1. False alarms: N+1 runs of identical code; run i is the baseline of run i+1 (N A/A comparisons).
+   Every regression reported is a false alarm. Also prints the A/A step-time ratios, which is what the
+   CI thresholds are chosen from.
+2. Power: N runs where the torch backend is replaced, through the real entry-point group, by one that is
+   `--slowdown` slower per step (tests/plugins_faulty); each is checked against an A/A run. Each trial
+   should report a torch regression (and no keras one).
+3. Accuracy: runs whose torch learning rate is 10x off (same spec, same hash) must be caught.
+
+Every run is a real `bench run` in fresh processes on small synthetic data, so the whole script takes
+10-20 minutes on 2 cores. Run it on an otherwise idle machine:
+
+    .venv/bin/python scripts/prove_check.py --trials 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAULTY = ROOT / "tests" / "plugins_faulty"
+BENCH = [sys.executable, "-m", "harness.cli"]
+
+
+def bench(args: list[str], env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*BENCH, *args], cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if check and proc.returncode not in (0, 1):
+        sys.exit(f"bench {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return proc
+
+
+def run(results: Path, name: str, common: list[str], env: dict[str, str] | None = None) -> Path:
+    proc = bench(["run", *common, "--results", str(results), "--name", name, "--quiet"], env)
+    if proc.returncode != 0:
+        sys.exit(f"run {name} failed: {proc.stderr.strip()[-800:]}")
+    return results / name
+
+
+def check(baseline: Path, candidate: Path, thresholds: list[str]) -> dict:
+    proc = bench(["check", "--baseline", str(baseline), "--candidate", str(candidate), "--format", "json", *thresholds])
+    report = json.loads(proc.stdout)
+    report["exit_code"] = proc.returncode
+    return report
+
+
+def verdicts(report: dict, metric: str) -> dict[str, dict]:
+    return {f"{r['backend']}-{r['cell']}": r for r in report["rows"] if r["metric"] == metric}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--slowdown", type=float, default=0.25)
+    ap.add_argument("--lr-scale", type=float, default=0.1)
+    ap.add_argument("--acc-trials", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    ap.add_argument("--check-args", default="", help="extra thresholds for bench check, e.g. '--max-slowdown 0.15'")
+    args = ap.parse_args()
+
+    results = args.keep or Path(tempfile.mkdtemp(prefix="prove-check-"))
+    common = ["--backends", "keras,torch", "--cells", "lstm", "--data", "synthetic:train=2560,test=512,seed=0",
+              "--maxlen", "100", "--vocab-size", "2000", "--epochs", "3", "--batch-size", "64",
+              "--threads", str(args.threads)]
+    thresholds = args.check_args.split()
+    faulty_env = {"PYTHONPATH": os.pathsep.join([str(FAULTY), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    started = time.time()
+
+    aa_runs = [run(results, f"aa-{i:02d}", common) for i in range(args.trials + 1)]
+    false_alarms, ratios = 0, []
+    for i in range(args.trials):
+        rep = check(aa_runs[i], aa_runs[i + 1], thresholds)
+        false_alarms += rep["exit_code"] == 1
+        for key, row in verdicts(rep, "step time").items():
+            ratios.append((key, 1 + row["change"]))
+            if row["verdict"] != "no significant change":
+                print(f"  A/A {i}->{i + 1} {key}: {row['verdict']} ({row['detail']})")
+    print(f"A/A: {args.trials} comparisons, {false_alarms} reported a regression (exit 1)")
+    for key in sorted({k for k, _ in ratios}):
+        values = sorted(r for k, r in ratios if k == key)
+        print(f"  {key}: step-time ratio candidate/baseline min {values[0]:.3f} median {values[len(values) // 2]:.3f} max {values[-1]:.3f}")
+
+    caught = 0
+    for i in range(args.trials):
+        cand = run(results, f"slow-{i:02d}", common, {**faulty_env, "RNN_BENCH_FAULT_SLOWDOWN": str(args.slowdown)})
+        rep = check(aa_runs[i], cand, thresholds)
+        rows = verdicts(rep, "step time")
+        hit = rows["torch-lstm"]["verdict"] == "regression" and rep["exit_code"] == 1
+        caught += hit
+        keras_alarm = rows["keras-lstm"]["verdict"] == "regression"
+        print(f"  slowdown trial {i}: torch ratio {1 + rows['torch-lstm']['change']:.3f} -> {rows['torch-lstm']['verdict']}"
+              f"{'  (keras false alarm!)' if keras_alarm else ''}")
+    print(f"power: {caught}/{args.trials} trials with a {args.slowdown:.0%} torch slowdown reported as a regression")
+
+    acc_caught = 0
+    for i in range(args.acc_trials):
+        cand = run(results, f"lr-{i:02d}", common, {**faulty_env, "RNN_BENCH_FAULT_LR_SCALE": str(args.lr_scale)})
+        rep = check(aa_runs[i], cand, thresholds)
+        rows = verdicts(rep, "test acc")
+        hit = rows["torch-lstm"]["verdict"] == "regression" and rep["exit_code"] == 1
+        acc_caught += hit
+        print(f"  lr x{args.lr_scale} trial {i}: torch test acc {rows['torch-lstm']['baseline']:.4f} -> "
+              f"{rows['torch-lstm']['candidate']:.4f}: {rows['torch-lstm']['verdict']}")
+    print(f"accuracy: {acc_caught}/{args.acc_trials} trials with the torch learning rate x{args.lr_scale} caught")
+    print(f"total {time.time() - started:.0f} s; runs in {results}")
+    if not args.keep:
+        shutil.rmtree(results, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
