@@ -4,7 +4,7 @@ from __future__ import annotations
 
 #: Exit codes shared by every command (documented in the README).
 EXIT_OK = 0
-EXIT_REGRESSION = 1  # bench check: a regression was found
+EXIT_REGRESSION = 1  # bench check: a regression was found; bench parity: a check failed
 EXIT_USAGE = 2  # bad input, or results that cannot be compared
 
 

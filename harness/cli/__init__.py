@@ -27,7 +27,8 @@ def cli() -> None:
     """rnn-bench: train the same recurrent IMDB classifier with Keras (TensorFlow) and PyTorch on identical
     data, batches and initial weights, and compare them.
 
-    Exit codes: 0 success; 1 regression found (bench check); 2 bad input or results that cannot be compared.
+    Exit codes: 0 success; 1 regression found (bench check) or a parity check failed (bench parity); 2 bad
+    input or results that cannot be compared.
     """
 
 
