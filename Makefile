@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The IMDB archive: $BENCH_DATA if set, else the shared copy beside this checkout when present (else
+# bench falls back to its user cache, then a verified download).
+BENCH_DATA ?= $(wildcard $(abspath ../shared/data/aclImdb_v1.tar.gz))
+export BENCH_DATA
 
 .PHONY: setup test test-fast bench report benchmarks clean
 

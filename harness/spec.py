@@ -23,6 +23,8 @@ CELLS: tuple[str, ...] = ("simplernn", "lstm", "gru")
 GATES: dict[str, int] = {"simplernn": 1, "lstm": 4, "gru": 3}
 OPTIMIZERS: tuple[str, ...] = ("rmsprop",)
 LOSSES: tuple[str, ...] = ("binary_crossentropy",)
+#: Fields that differ between the jobs of one matrix by design; everything else must match to compare.
+PER_JOB_FIELDS: tuple[str, ...] = ("cell", "seed")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,11 @@ class Spec:
         except (OSError, UnicodeDecodeError) as err:
             raise BenchError(f"cannot read config file {p}: {err}") from None
         return cls.from_toml(text, base=base)
+
+
+def shared_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec dict without the per-job fields (cell, seed): equal for every job of a comparable matrix."""
+    return {k: v for k, v in spec.items() if k not in PER_JOB_FIELDS}
 
 
 def _coerce(key: str, annotation: Any, value: Any) -> Any:

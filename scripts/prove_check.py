@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTY = ROOT / "tests" / "plugins_faulty"
+SMOKE_ARGS = ROOT / "results" / "baselines" / "ci-smoke.args"
 BENCH = [sys.executable, "-m", "harness.cli"]
 
 
@@ -62,15 +63,13 @@ def main() -> None:
     ap.add_argument("--slowdown", type=float, default=0.25)
     ap.add_argument("--lr-scale", type=float, default=0.1)
     ap.add_argument("--acc-trials", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
     ap.add_argument("--check-args", default="", help="extra thresholds for bench check, e.g. '--max-slowdown 0.15'")
     args = ap.parse_args()
 
     results = args.keep or Path(tempfile.mkdtemp(prefix="prove-check-"))
-    common = ["--backends", "keras,torch", "--cells", "lstm", "--data", "synthetic:train=2560,test=512,seed=0",
-              "--maxlen", "100", "--vocab-size", "2000", "--epochs", "3", "--batch-size", "64",
-              "--threads", str(args.threads)]
+    # The same small matrix CI's smoke check runs, so the A/A figures set CI's thresholds.
+    common = SMOKE_ARGS.read_text().split()
     thresholds = args.check_args.split()
     faulty_env = {"PYTHONPATH": os.pathsep.join([str(FAULTY), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     started = time.time()

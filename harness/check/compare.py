@@ -37,13 +37,13 @@ import numpy as np
 
 from harness import stats
 from harness.errors import EXIT_OK, EXIT_REGRESSION, BenchError
+from harness.spec import PER_JOB_FIELDS
 
 from .samples import JobSample, Side
 
 #: Relative move of the median calibration time beyond which a run counts as "on another machine".
 CALIBRATION_TOLERANCE = 0.25
 #: Spec fields that differ between the jobs of one run by design; all others must match to compare.
-PER_JOB_SPEC_FIELDS = ("cell", "seed")
 #: Accuracies are multiples of 1/n_test; this keeps 0.75 - 0.74 from counting as a drop beyond 0.01.
 _EPS = 1e-9
 
@@ -168,7 +168,7 @@ def refuse_if_incomparable(base: Sequence[JobSample], cand: Sequence[JobSample])
 
 def spec_diff(a: Mapping, b: Mapping) -> str:
     """The fields (other than cell and seed) that differ, as "name a vs b, ..."; empty when none."""
-    keys = sorted((set(a) | set(b)) - set(PER_JOB_SPEC_FIELDS))
+    keys = sorted((set(a) | set(b)) - set(PER_JOB_FIELDS))
     return ", ".join(f"{k} {a.get(k)!r} vs {b.get(k)!r}" for k in keys if a.get(k) != b.get(k))
 
 

@@ -19,10 +19,10 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
               help="The run to check: a folder or a run name under --results. Default: the latest run there.")
 @click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder holding the runs (for run names and the default candidate).")
-@click.option("--max-slowdown", default=0.10, show_default=True, type=_open01,
+@click.option("--max-slowdown", default=0.10, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Largest tolerated rise of the median step time (0.10 = 10%): a slowdown users notice, and "
                    "meant to sit above the run-to-run spread of identical code (measure it with A/A runs and "
-                   "raise it for noisier CI machines). A regression also needs p < --alpha.")
+                   "raise it for noisier CI machines; 1.0 = twice as slow). A regression also needs p < --alpha.")
 @click.option("--max-acc-drop", default=0.01, show_default=True, type=click.FloatRange(0, 1),
               help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). Matched "
                    "mode is deterministic, so identical code gives identical accuracy; one point leaves room "

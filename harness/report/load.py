@@ -18,10 +18,10 @@ import pandas as pd
 
 from harness import derive, stats
 from harness.errors import BenchError
+from harness.spec import shared_spec
 from harness.records import iter_job_files, read_json, read_record
 
 #: Spec fields that legitimately differ between the jobs of one run; everything else must match.
-PER_JOB_SPEC_FIELDS = ("cell", "seed")
 
 _EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_s", "eval_s", "step_s", "overhead_s")
 PROBLEM_COLUMNS = ["run", "job_id", "backend", "cell", "seed", "status", "reason"]
@@ -156,11 +156,6 @@ def step_frame(record: Mapping[str, Any], run: str) -> pd.DataFrame:
         "acc": np.asarray(steps["acc"], dtype=float),
     })
     return _with_identity(frame, record, run)
-
-
-def shared_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec without the fields that differ per job by design (cell, seed)."""
-    return {k: v for k, v in spec.items() if k not in PER_JOB_SPEC_FIELDS}
 
 
 def spec_key(spec: Mapping[str, Any]) -> str:
