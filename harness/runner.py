@@ -283,15 +283,7 @@ def _prepare_data(config: RunConfig) -> tuple[dict[str, Any], Any]:
 
     ds = load_dataset(config.spec, config.data, progress=True)
     ds = limit_dataset(ds, config.train_limit, config.test_limit, config.spec.validation_split)
-    info = {
-        "source": ds.source,
-        "source_hash": ds.source_hash,
-        "fingerprint": ds.fingerprint,
-        "n_train": int(len(ds.y_train)),
-        "n_val": int(len(ds.y_val)),
-        "n_test": int(len(ds.y_test)),
-    }
-    return info, ds
+    return ds.identity(), ds
 
 
 def _write_prepared(run: Run, ds: Any) -> Path:

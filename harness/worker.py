@@ -93,14 +93,7 @@ def train(task: Task, record: dict[str, Any]) -> None:
     ds = load_prepared(task.data_path)
     if ds.fingerprint != task.data_fingerprint:
         raise BenchError(f"prepared data {task.data_path} changed since the run started (fingerprint mismatch); rerun")
-    record["data"] = {
-        "source": ds.source,
-        "source_hash": ds.source_hash,
-        "fingerprint": ds.fingerprint,
-        "n_train": int(len(ds.y_train)),
-        "n_val": int(len(ds.y_val)),
-        "n_test": int(len(ds.y_test)),
-    }
+    record["data"] = ds.identity()
 
     weights = initial_weights(spec) if job.mode == "matched" else None
     record["weights_fingerprint"] = weights_fingerprint(weights) if weights is not None else None

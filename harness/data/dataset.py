@@ -38,6 +38,17 @@ class Dataset:
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in ARRAYS}
 
+    def identity(self) -> dict[str, Any]:
+        """What a run manifest and every job record say about the data (proof of the same bytes)."""
+        return {
+            "source": self.source,
+            "source_hash": self.source_hash,
+            "fingerprint": self.fingerprint,
+            "n_train": int(len(self.y_train)),
+            "n_val": int(len(self.y_val)),
+            "n_test": int(len(self.y_test)),
+        }
+
 
 class Rows(NamedTuple):
     """One split's reviews, row-aligned: padded ids, labels, words and OOV words per review."""
