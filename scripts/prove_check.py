@@ -57,6 +57,22 @@ def verdicts(report: dict, metric: str) -> dict[str, dict]:
     return {f"{r['backend']}-{r['cell']}": r for r in report["rows"] if r["metric"] == metric}
 
 
+def fault_trials(results: Path, baselines: list[Path], trials: int, label: str, common: list[str],
+                 thresholds: list[str], metric: str, env: dict[str, str]) -> int:
+    """Run ``trials`` candidates with the faulty torch backend, each checked against an A/A run; returns
+    how many reported the torch regression (exit 1). Keras is unchanged, so a keras regression is a false alarm."""
+    caught = 0
+    for i in range(trials):
+        rep = check(baselines[i], run(results, f"{label}-{i:02d}", common, env), thresholds)
+        rows = verdicts(rep, metric)
+        torch, keras = rows["torch-lstm"], rows["keras-lstm"]
+        caught += torch["verdict"] == "regression" and rep["exit_code"] == 1
+        shown = f"ratio {1 + torch['change']:.3f}" if metric == "step time" else f"{torch['baseline']:.4f} -> {torch['candidate']:.4f}"
+        alarm = "  (keras false alarm!)" if keras["verdict"] == "regression" else ""
+        print(f"  {label} trial {i}: torch {metric} {shown}: {torch['verdict']}{alarm}")
+    return caught
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=20)
@@ -88,27 +104,11 @@ def main() -> None:
         values = sorted(r for k, r in ratios if k == key)
         print(f"  {key}: step-time ratio candidate/baseline min {values[0]:.3f} median {values[len(values) // 2]:.3f} max {values[-1]:.3f}")
 
-    caught = 0
-    for i in range(args.trials):
-        cand = run(results, f"slow-{i:02d}", common, {**faulty_env, "RNN_BENCH_FAULT_SLOWDOWN": str(args.slowdown)})
-        rep = check(aa_runs[i], cand, thresholds)
-        rows = verdicts(rep, "step time")
-        hit = rows["torch-lstm"]["verdict"] == "regression" and rep["exit_code"] == 1
-        caught += hit
-        keras_alarm = rows["keras-lstm"]["verdict"] == "regression"
-        print(f"  slowdown trial {i}: torch ratio {1 + rows['torch-lstm']['change']:.3f} -> {rows['torch-lstm']['verdict']}"
-              f"{'  (keras false alarm!)' if keras_alarm else ''}")
+    caught = fault_trials(results, aa_runs, args.trials, "slow", common, thresholds, "step time",
+                          {**faulty_env, "RNN_BENCH_FAULT_SLOWDOWN": str(args.slowdown)})
     print(f"power: {caught}/{args.trials} trials with a {args.slowdown:.0%} torch slowdown reported as a regression")
-
-    acc_caught = 0
-    for i in range(args.acc_trials):
-        cand = run(results, f"lr-{i:02d}", common, {**faulty_env, "RNN_BENCH_FAULT_LR_SCALE": str(args.lr_scale)})
-        rep = check(aa_runs[i], cand, thresholds)
-        rows = verdicts(rep, "test acc")
-        hit = rows["torch-lstm"]["verdict"] == "regression" and rep["exit_code"] == 1
-        acc_caught += hit
-        print(f"  lr x{args.lr_scale} trial {i}: torch test acc {rows['torch-lstm']['baseline']:.4f} -> "
-              f"{rows['torch-lstm']['candidate']:.4f}: {rows['torch-lstm']['verdict']}")
+    acc_caught = fault_trials(results, aa_runs, args.acc_trials, "lr", common, thresholds, "test acc",
+                              {**faulty_env, "RNN_BENCH_FAULT_LR_SCALE": str(args.lr_scale)})
     print(f"accuracy: {acc_caught}/{args.acc_trials} trials with the torch learning rate x{args.lr_scale} caught")
     print(f"total {time.time() - started:.0f} s; runs in {results}")
     if not args.keep:
