@@ -156,6 +156,56 @@ def test_several_jobs_a_side_and_determinism():
     assert speed_verdict(base, cand, seed=7) == v
 
 
+def contended(rng: np.random.Generator, jobs: int, ms: float = 20.0, n: int = 100) -> list[np.ndarray]:
+    """Jobs on a shared host, as seen on the development VM: each job has a 40% chance that another
+    tenant slows a contiguous stretch of it (30-100% of its steps, the whole job included) by 1.2-1.8x."""
+    out = []
+    for _ in range(jobs):
+        s = steps(rng, n=n, ms=ms)
+        if rng.random() < 0.4:
+            length = int(n * rng.uniform(0.3, 1.0))
+            start = int(rng.integers(0, n - length + 1))
+            s[start:start + length] *= rng.uniform(1.2, 1.8)
+        out.append(s)
+    return out
+
+
+def test_fastest_block_survives_contention_that_fools_the_median():
+    """Identical code, three jobs a side, contended as above: the ratio of pooled medians wanders well
+    past the 10% threshold, the ratio of fastest blocks stays inside it; the verdicts keep both error rates."""
+    rng = np.random.default_rng(6)
+    median_ratios, alarms, caught = [], 0, 0
+    for trial in range(40):
+        base, same, slow = contended(rng, 3), contended(rng, 3), contended(rng, 3, ms=25.0)
+        median_ratios.append(np.median(np.concatenate(same)) / np.median(np.concatenate(base)))
+        v = speed_verdict(base, same, n_resamples=RESAMPLES, seed=trial)
+        assert abs(math.log(v.ratio)) < math.log(1.10)
+        alarms += v.change is not Change.NO_CHANGE
+        caught += speed_verdict(base, slow, n_resamples=RESAMPLES, seed=trial).change is Change.REGRESSION
+    assert max(abs(math.log(r)) for r in median_ratios) > math.log(1.10)  # what the median would have done
+    # 37 of 40 caught when written: a miss is a side whose three jobs were all contended. The 40% chance
+    # is harsher than measured (7 of 22 keras jobs, 5 of 22 torch jobs of the CI smoke run).
+    assert alarms == 0 and caught >= 36
+
+
+def test_bootstrap_widens_when_a_side_rests_on_one_fast_job():
+    rng = np.random.default_rng(7)
+    fast_job = [steps(rng)]
+    slow_jobs = [steps(rng, ms=30.0) for _ in range(2)]
+    cand = [steps(rng)]
+    one = speed_verdict(fast_job, cand, n_resamples=RESAMPLES)
+    mixed = speed_verdict(fast_job + slow_jobs, cand, n_resamples=RESAMPLES)
+    assert mixed.ratio == pytest.approx(one.ratio)  # the fastest block is the same one
+    assert (mixed.high - mixed.low) > 3 * (one.high - one.low)  # but 2 of 3 resampled jobs are slow
+
+
+def test_one_sample_t_p():
+    assert stats.one_sample_t_p([0.01, 0.02, -0.005, 0.015]) == pytest.approx(
+        sps.ttest_1samp([0.01, 0.02, -0.005, 0.015], 0).pvalue)
+    assert stats.one_sample_t_p([0.0, 0.0]) == 1.0 and stats.one_sample_t_p([-0.02, -0.02]) == 0.0
+    assert math.isnan(stats.one_sample_t_p([0.1]))
+
+
 def test_normalisation_cancels_a_uniformly_slower_machine():
     rng = np.random.default_rng(4)
     base, cand = steps(rng), steps(rng, ms=30.0)  # the whole machine is 1.5x slower

@@ -4,7 +4,8 @@ needs from a run, meant to be committed (``results/baselines/``) and compared ag
 Layout (kind "rnn-bench/baseline", schema version 1; ``BASELINE_SCHEMA`` is the authority)::
 
     {"kind", "schema_version", "created_at", "rnn_bench_version",
-     "source": {"run": name, "path": run folder, "command": the run's command line},
+     "source": {"run": name(s), "path": first run folder, "paths": every run folder, "command": the
+                (first) run's command line},
      "jobs": [{"job_id", "backend", "cell", "seed", "status", "error", "mode", "spec", "spec_hash",
                "data": {source, source_hash, fingerprint, n_train, n_val, n_test},
                "environment": {...as in the record}, "calibration": {"start_s": [...], "end_s": [...]},
@@ -33,7 +34,7 @@ from harness.atomic import write_text
 from harness.errors import BenchError
 from harness.records import read_json
 
-from .samples import JobSample, Side, find_run, latest_run, load_run, read_manifest, resolve_run
+from .samples import JobSample, Side, find_run, latest_run, load_run, pooled, read_manifest, resolve_run
 
 BASELINE_KIND = "rnn-bench/baseline"
 BASELINE_SCHEMA_VERSION = 1
@@ -83,17 +84,18 @@ BASELINE_SCHEMA: dict[str, Any] = {
 
 # -- save --------------------------------------------------------------------------------------------
 
-def baseline_from_run(run_dir: Path) -> dict[str, Any]:
-    side = load_run(run_dir)
+def baseline_from_runs(run_dirs: list[Path]) -> dict[str, Any]:
+    """One baseline from one or more runs of the same code (their jobs pooled, as ``bench check`` pools them)."""
+    side = pooled([load_run(d) for d in run_dirs])
     if not any(job.ok for job in side.jobs):
-        raise BenchError(f"run {run_dir} has no successful job; a baseline needs at least one")
-    manifest = read_manifest(run_dir)
+        raise BenchError(f"run {side.name} has no successful job; a baseline needs at least one")
     return {
         "kind": BASELINE_KIND,
         "schema_version": BASELINE_SCHEMA_VERSION,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "rnn_bench_version": __version__,
-        "source": {"run": side.name, "path": str(run_dir), "command": manifest.get("command")},
+        "source": {"run": side.name, "path": str(run_dirs[0]), "paths": [str(d) for d in run_dirs],
+                   "command": read_manifest(run_dirs[0]).get("command")},
         "jobs": [_job_to_json(job) for job in side.jobs],
     }
 
@@ -104,8 +106,8 @@ def dumps(baseline: Mapping[str, Any]) -> str:
     return re.sub(r"\[\s*([-+0-9.eE,\s]+?)\s*\]", lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text) + "\n"
 
 
-def save(run_dir: Path, out: Path) -> dict[str, Any]:
-    baseline = baseline_from_run(run_dir)
+def save(run_dirs: list[Path], out: Path) -> dict[str, Any]:
+    baseline = baseline_from_runs(run_dirs)
     write_text(out, dumps(baseline))
     return baseline
 
@@ -146,7 +148,7 @@ def load_baseline_file(path: Path) -> Side:
     if problem:
         raise BenchError(f"baseline {path} is invalid: {problem}; save it again from a run")
     jobs = tuple(_job_from_json(j) for j in data["jobs"])
-    return Side("baseline file", path, str(data["source"].get("run") or path.stem), jobs)
+    return Side("baseline file", (path,), str(data["source"].get("run") or path.stem), jobs)
 
 
 def load_side(ref: str, results: str | Path) -> Side:
@@ -160,9 +162,16 @@ def load_side(ref: str, results: str | Path) -> Side:
     return load_run(folder)
 
 
-def load_candidate(ref: str | None, results: str | Path) -> Side:
-    """The candidate run: ``ref`` (folder or name under ``results``), else the latest run there."""
-    return load_run(latest_run(results) if ref is None else resolve_run(ref, results, "candidate run"))
+def load_sides(refs: list[str], results: str | Path) -> Side:
+    """Several baselines (files or runs) pooled into one side."""
+    return pooled([load_side(ref, results) for ref in refs])
+
+
+def load_candidates(refs: list[str], results: str | Path) -> Side:
+    """The candidate runs (folders or names under ``results``) pooled; with none, the latest run there."""
+    if not refs:
+        return load_run(latest_run(results))
+    return pooled([load_run(resolve_run(ref, results, "candidate run")) for ref in refs])
 
 
 def _job_from_json(j: Mapping[str, Any]) -> JobSample:

@@ -2,21 +2,25 @@
 
 Pure: no I/O, no printing; the statistics live in ``harness.stats``. Per backend x cell it makes
 
-- one **speed** row: ``stats.speed_verdict`` on the timed step series (one per job), raw or normalised by
-  machine speed (below);
-- two **accuracy** rows (test accuracy, best validation accuracy): with two or more seeds on each side,
-  the means are compared with Welch's t-test and a regression needs a mean drop beyond ``max_acc_drop``
-  *and* p < alpha; with one seed (matched mode: same seed, same initial weights, same batches, so the
-  runs are deterministic), the value must not drop by more than ``max_acc_drop``;
+- one **speed** row: ``stats.speed_verdict`` on the timed step series (one per job, all runs of a side
+  pooled), raw or normalised by machine speed (below); its values are the sides' fastest block medians
+  (the statistic compared), the overall medians are in its detail;
+- two **accuracy** rows (test accuracy, best validation accuracy): when both sides ran the same seeds
+  (matched mode: same seed, same initial weights, same batches, so the runs are deterministic reruns),
+  the mean per-seed change must not drop by more than ``max_acc_drop`` (a paired t-test is reported
+  beside it when there are two or more seeds); with different seeds, two or more a side, the means are
+  compared with Welch's t-test and a regression needs a mean drop beyond ``max_acc_drop`` *and*
+  p < alpha. Several runs of one seed on a side (rounds) count as one value, their mean;
 - a **failed** row for each candidate job that crashed, timed out or was interrupted where the baseline's
   same job succeeded (a crash is a regression too).
 
 It refuses (``BenchError``, exit 2) to compare runs of different data (fingerprint), mode or spec.
 
 Machine drift: every job times a fixed, framework-free workload (``harness.calibration``) at its start
-and end. When the two sides ran on different machines (hostname or CPU model) or the median calibration
-time moved by more than ``CALIBRATION_TOLERANCE``, step times are divided by their side's median
-calibration time before comparing, and the report says so. Normalisation is not the default on one
+and end. When the two sides ran on different machines (hostname or CPU model) or the fastest calibration
+time moved by more than ``CALIBRATION_TOLERANCE``, step times are divided by their side's fastest
+calibration time before comparing (the fastest, as for the steps: contention only adds time), and the
+report says so. Normalisation is not the default on one
 machine because the calibration is itself noisy: on the 2-core development VM the median of 6
 calibration timings varied with a standard deviation of 6% (range 24%) over 20 back-to-back measurements
 of an idle machine, so normalising there would add noise, not remove it. The tolerance of 25% sits above
@@ -41,7 +45,7 @@ from harness.spec import PER_JOB_FIELDS
 
 from .samples import JobSample, Side
 
-#: Relative move of the median calibration time beyond which a run counts as "on another machine".
+#: Relative move of the fastest calibration time beyond which a run counts as "on another machine".
 CALIBRATION_TOLERANCE = 0.25
 #: Spec fields that differ between the jobs of one run by design; all others must match to compare.
 #: Accuracies are multiples of 1/n_test; this keeps 0.75 - 0.74 from counting as a drop beyond 0.01.
@@ -78,7 +82,7 @@ class Row:
     verdict: Verdict
     detail: str  # one line: why this verdict
     method: str = ""  # how it was decided
-    baseline: float | None = None  # step time: raw median seconds; accuracy: value or mean
+    baseline: float | None = None  # step time: raw fastest block median, seconds; accuracy: value or mean
     candidate: float | None = None
     change: float | None = None  # step time: ratio - 1 (normalised if so); accuracy: candidate - baseline
     low: float | None = None  # confidence interval of change
@@ -90,7 +94,7 @@ class Row:
 class Machine:
     normalised: bool
     reason: str
-    calibration_baseline_s: float | None  # median calibration time of each side
+    calibration_baseline_s: float | None  # fastest calibration time of each side
     calibration_candidate_s: float | None
 
 
@@ -176,8 +180,8 @@ def spec_diff(a: Mapping, b: Mapping) -> str:
 
 def machine_drift(base: Sequence[JobSample], cand: Sequence[JobSample], th: Thresholds) -> Machine:
     cal_b, cal_c = _calibration(base), _calibration(cand)
-    med_b = float(np.median(cal_b)) if cal_b else None
-    med_c = float(np.median(cal_c)) if cal_c else None
+    med_b = min(cal_b) if cal_b else None
+    med_c = min(cal_c) if cal_c else None
     moved = med_c / med_b - 1 if med_b and med_c else None
     differences = [f"{label} {_join(b)} vs {_join(c)}" for key, label in (("hostname", "host"), ("cpu_model", "CPU"))
                    if (b := _env(base, key)) and (c := _env(cand, key)) and b != c]
@@ -233,12 +237,13 @@ def speed_row(backend: str, cell: str, base: Sequence[JobSample], cand: Sequence
               scales: tuple[list[float] | None, list[float] | None]) -> Row:
     v = stats.speed_verdict([j.step_s for j in base], [j.step_s for j in cand], th.max_slowdown, th.alpha,
                             baseline_scale=scales[0], candidate_scale=scales[1])
-    method = (f"Mann-Whitney U on {v.blocks_baseline} vs {v.blocks_candidate} block medians "
-              f"({v.n_baseline} vs {v.n_candidate} steps); block-bootstrap {1 - th.alpha:.0%} CI of the ratio of medians"
-              + ("; calibration-normalised" if v.normalised else ""))
-    return Row(backend, cell, "step time", _seed_label(_seeds(base), _seeds(cand)), Verdict(v.change.value), v.reason, method,
-               v.median_baseline, v.median_candidate, _minus_one(v.ratio), _minus_one(v.low), _minus_one(v.high),
-               _num(v.p_value))
+    method = (f"ratio of fastest block medians; Mann-Whitney U on {v.blocks_baseline} vs {v.blocks_candidate} block "
+              f"medians ({v.n_baseline} vs {v.n_candidate} steps, {v.jobs_baseline} vs {v.jobs_candidate} jobs); "
+              f"hierarchical bootstrap {1 - th.alpha:.0%} CI" + ("; calibration-normalised" if v.normalised else ""))
+    detail = f"{v.reason}; medians {v.median_baseline * 1e3:.3g} vs {v.median_candidate * 1e3:.3g} ms" if v.n_baseline and v.n_candidate else v.reason
+    return Row(backend, cell, "step time", _seed_label(_seeds(base), _seeds(cand)), Verdict(v.change.value), detail, method,
+               _num(v.fastest_baseline), _num(v.fastest_candidate), _minus_one(v.ratio), _minus_one(v.low),
+               _minus_one(v.high), _num(v.p_value))
 
 
 def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float], cand: Mapping[int, float],
@@ -246,6 +251,18 @@ def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float]
     seeds = _seed_label(base, cand)
     if not base or not cand:
         return Row(backend, cell, metric, seeds, Verdict.INCONCLUSIVE, "no value recorded on one side")
+    if set(base) == set(cand):
+        # Same seeds: same initial weights, same batches, so each seed is a deterministic rerun; the change
+        # is the code's, and a threshold decides. With several seeds a paired t-test is shown beside it.
+        diffs = [cand[s] - base[s] for s in sorted(base)]
+        ci = stats.mean_ci(diffs, confidence=1 - th.alpha)
+        p = stats.one_sample_t_p(diffs)
+        what = "" if len(diffs) == 1 else "mean "
+        detail = _accuracy_detail(ci.mean, th.max_acc_drop, what) + ("" if math.isnan(p) else f" (paired t p={p:.2g})")
+        method = "same seed, threshold" if len(diffs) == 1 else f"same seeds, threshold on the mean of {len(diffs)} paired changes"
+        return Row(backend, cell, metric, seeds, _accuracy_verdict(ci.mean, th.max_acc_drop, True), detail, method,
+                   float(np.mean(list(base.values()))), float(np.mean(list(cand.values()))), ci.mean,
+                   _num(ci.low), _num(ci.high), _num(p))
     if len(base) >= 2 and len(cand) >= 2:
         w = stats.welch(list(base.values()), list(cand.values()), confidence=1 - th.alpha)
         significant = w.p_value < th.alpha
@@ -257,13 +274,6 @@ def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float]
             detail += f", p={w.p_value:.2g} < {th.alpha:g}"
         return Row(backend, cell, metric, seeds, verdict, detail, f"Welch t-test, {w.n_a} vs {w.n_b} seeds",
                    w.mean_a, w.mean_b, w.diff, _num(w.low), _num(w.high), _num(w.p_value))
-    common = sorted(set(base) & set(cand))  # one seed on a side here, so at most one in common
-    if common:
-        # Same seed, same initial weights, same batches: a deterministic rerun, no test needed.
-        seed = common[0]
-        diff = cand[seed] - base[seed]
-        return Row(backend, cell, metric, str(seed), _accuracy_verdict(diff, th.max_acc_drop, True),
-                   _accuracy_detail(diff, th.max_acc_drop, ""), "same seed, threshold", base[seed], cand[seed], diff)
     mean_b, mean_c = float(np.mean(list(base.values()))), float(np.mean(list(cand.values())))
     diff = mean_c - mean_b
     return Row(backend, cell, metric, seeds, _accuracy_verdict(diff, th.max_acc_drop, True),
@@ -319,7 +329,7 @@ def _calibration_moved(job: JobSample) -> float | None:
     start, end = _clean(job.calibration.get("start_s", [])), _clean(job.calibration.get("end_s", []))
     if not start or not end:
         return None
-    moved = float(np.median(end) / np.median(start) - 1)
+    moved = min(end) / min(start) - 1
     return moved if abs(math.log1p(moved)) > math.log1p(CALIBRATION_TOLERANCE) else None
 
 
@@ -335,7 +345,12 @@ def _clean(values: Iterable[float]) -> list[float]:
 
 
 def _values(jobs: Iterable[JobSample], value: Callable[[JobSample], float | None]) -> dict[int, float]:
-    return {j.seed: v for j in jobs if (v := value(j)) is not None}
+    """One value per seed: the mean over the runs of that seed (deterministic reruns give one value)."""
+    per_seed: dict[int, list[float]] = {}
+    for j in jobs:
+        if (v := value(j)) is not None:
+            per_seed.setdefault(j.seed, []).append(v)
+    return {seed: float(np.mean(vs)) for seed, vs in per_seed.items()}
 
 
 def _env(jobs: Iterable[JobSample], key: str) -> set[str]:

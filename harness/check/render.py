@@ -84,8 +84,8 @@ def to_markdown(report: Report) -> str:
     methods = sorted({f"{r.metric}: {r.method}" for r in report.rows if r.method})
     if methods:
         lines += ["", "<details><summary>How each verdict was decided</summary>", ""]
-        lines += [f"- {m}" for m in methods] + ["", "A speed regression needs the median step time beyond the "
-                  "max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
+        lines += [f"- {m}" for m in methods] + ["", "A speed regression needs the fastest block's step time beyond "
+                  "the max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
                   "needs a drop beyond the max accuracy drop (and, with several seeds, Welch p < alpha).",
                   "", "</details>"]
     return "\n".join(lines) + "\n"

@@ -68,12 +68,26 @@ class JobSample:
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: the jobs of a run folder or of a baseline file."""
+    """One side of a comparison: the jobs of one or more run folders or baseline files, pooled."""
 
-    kind: str  # "run" | "baseline file"
-    path: Path
-    name: str  # the run's name (a baseline file keeps the name of the run it was saved from)
+    kind: str  # "run" | "baseline file" | "runs" (several sources)
+    paths: tuple[Path, ...]
+    name: str  # the run's name (a baseline file keeps the name of the run it was saved from); joined by ","
     jobs: tuple[JobSample, ...]
+
+    @property
+    def path(self) -> Path:
+        return self.paths[0]
+
+
+def pooled(sides: list[Side]) -> Side:
+    """Several sides as one (several runs of the same code, e.g. interleaved with the other side's)."""
+    if len(sides) == 1:
+        return sides[0]
+    kinds = {s.kind for s in sides}
+    return Side(kinds.pop() + "s" if len(kinds) == 1 else "runs and baseline files",
+                tuple(p for s in sides for p in s.paths), ",".join(s.name for s in sides),
+                tuple(j for s in sides for j in s.jobs))
 
 
 def from_record(record: Mapping[str, Any]) -> JobSample:
@@ -108,7 +122,7 @@ def load_run(run_dir: Path) -> Side:
             jobs.append(JobSample(entry["backend"], entry["cell"], int(entry["seed"]),
                                   status=entry.get("status") if entry.get("status") != "ok" else "missing",
                                   error=entry.get("error") or "no job record written"))
-    return Side("run", run_dir, str(manifest.get("name") or run_dir.name), tuple(jobs))
+    return Side("run", (run_dir,), str(manifest.get("name") or run_dir.name), tuple(jobs))
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:

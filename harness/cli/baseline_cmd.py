@@ -16,16 +16,16 @@ def baseline() -> None:
 
 
 @baseline.command("save")
-@click.argument("run")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="Where to write the baseline (JSON), e.g. results/baselines/ci.json.")
 @click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder holding the runs, when RUN is a run name.")
-def save_cmd(run: str, out: str, results: str) -> None:
-    """Write RUN's spec, data fingerprint, environment, calibration, timed step times, per-epoch and test
-    metrics to FILE (RUN: a run folder or a run name under --results)."""
-    run_dir = resolve_run(run, results)
-    data = save(run_dir, Path(out))
+def save_cmd(runs: tuple[str, ...], out: str, results: str) -> None:
+    """Write the spec, data fingerprint, environment, calibration, timed step times, per-epoch and test
+    metrics of RUN (a run folder or a run name under --results; several runs of the same code are pooled,
+    as bench check pools them) to FILE."""
+    data = save([resolve_run(run, results) for run in runs], Path(out))
     jobs = data["jobs"]
     ok = sum(j["status"] == "ok" for j in jobs)
     steps = sum(len(j["step_s"]) for j in jobs)

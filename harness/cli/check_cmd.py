@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harness.check.baseline import load_candidate, load_side
+from harness.check.baseline import load_candidates, load_sides
 from harness.check.compare import CALIBRATION_TOLERANCE, Thresholds, compare
 from harness.check.render import FORMATS, render
 from harness.errors import BenchError
@@ -13,16 +13,19 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 
 @click.command("check")
-@click.option("--baseline", "baseline_ref", required=True, metavar="FILE_OR_RUN",
-              help="A baseline file (bench baseline save), a run folder, or a run name under --results.")
-@click.option("--candidate", "candidate_ref", default=None, metavar="RUN",
-              help="The run to check: a folder or a run name under --results. Default: the latest run there.")
+@click.option("--baseline", "baseline_refs", required=True, multiple=True, metavar="FILE_OR_RUN",
+              help="A baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
+                   "it (or give a comma list) for several runs of the baseline: their jobs are pooled.")
+@click.option("--candidate", "candidate_refs", multiple=True, metavar="RUN",
+              help="The run to check: a folder or a run name under --results; repeat it (or give a comma list) "
+                   "for several runs. Default: the latest run there.")
 @click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder holding the runs (for run names and the default candidate).")
 @click.option("--max-slowdown", default=0.10, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Largest tolerated rise of the median step time (0.10 = 10%): a slowdown users notice, and "
-                   "meant to sit above the run-to-run spread of identical code (measure it with A/A runs and "
-                   "raise it for noisier CI machines; 1.0 = twice as slow). A regression also needs p < --alpha.")
+              help="Largest tolerated rise of the step time (fastest block; 0.10 = 10%): a slowdown users "
+                   "notice, above the spread of identical code in interleaved rounds (measure it with A/A runs, "
+                   "scripts/prove_check.py; raise it for noisier machines or a committed baseline; 1.0 = twice "
+                   "as slow). A regression also needs p < --alpha.")
 @click.option("--max-acc-drop", default=0.01, show_default=True, type=click.FloatRange(0, 1),
               help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). Matched "
                    "mode is deterministic, so identical code gives identical accuracy; one point leaves room "
@@ -35,16 +38,18 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
                    f"calibration moved by more than {CALIBRATION_TOLERANCE:.0%}.")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS),
               help="text for a terminal or CI log, md for a CI job summary or pull-request comment, json for tools.")
-def check(baseline_ref: str, candidate_ref: str | None, results: str, max_slowdown: float, max_acc_drop: float,
+def check(baseline_refs: tuple[str, ...], candidate_refs: tuple[str, ...], results: str, max_slowdown: float, max_acc_drop: float,
           alpha: float, normalize: str, fmt: str) -> None:
     """Compare a candidate run against a baseline, per backend x cell. Exit 0 pass, 1 regression, 2 cannot compare.
 
     \b
     Speed: the warm-up-excluded step times of each job, cut into contiguous blocks (steps are
-      autocorrelated, so single steps are not independent samples). A regression needs BOTH the median
-      step time up by more than --max-slowdown AND significance: Mann-Whitney U on the block medians with
-      p < --alpha and a block-bootstrap confidence interval of the ratio of medians that excludes 1.
-      Improvements are reported the same way (the mirror threshold 1 / (1 + max-slowdown)).
+      autocorrelated, so single steps are not independent samples). A side's speed is its fastest block
+      (smallest block median: other tenants of a shared machine only ever add time). A regression needs
+      BOTH that up by more than --max-slowdown AND significance: Mann-Whitney U on the block medians with
+      p < --alpha and a bootstrap confidence interval of the ratio that excludes 1. Improvements are
+      reported the same way (the mirror threshold 1 / (1 + max-slowdown)). Run-to-run noise is large on
+      shared machines: give each side several seeds, and several runs interleaved with the other side's.
     Machine drift: when the runs come from different machines (hostname, CPU) or the calibration
       workload timed with every job moved by more than the tolerance, step times are normalised by it,
       and the output says so.
@@ -54,10 +59,16 @@ def check(baseline_ref: str, candidate_ref: str | None, results: str, max_slowdo
     A candidate job that failed where the baseline's succeeded is a regression. Runs of another spec,
       data fingerprint or mode, and missing, corrupt or other-version baselines are refused (exit 2).
     """
-    baseline = load_side(baseline_ref, results)
-    candidate = load_candidate(candidate_ref, results)
-    if baseline.kind == "run" and baseline.path.resolve() == candidate.path.resolve():
-        raise BenchError(f"the candidate is the baseline run itself ({candidate.path}); pass --candidate RUN")
+    baseline = load_sides(_split(baseline_refs), results)
+    candidate = load_candidates(_split(candidate_refs), results)
+    same = {p.resolve() for p in baseline.paths} & {p.resolve() for p in candidate.paths}
+    if same:
+        raise BenchError(f"run {sorted(same)[0]} is on both sides; pass different runs to --baseline and --candidate")
     report = compare(baseline, candidate, Thresholds(max_slowdown, max_acc_drop, alpha, normalize))
     click.echo(render(report, fmt), nl=False)
     click.get_current_context().exit(report.exit_code)
+
+
+def _split(refs: tuple[str, ...]) -> list[str]:
+    """Repeated options and comma lists, in order."""
+    return [part.strip() for ref in refs for part in ref.split(",") if part.strip()]

@@ -6,9 +6,10 @@ runs against the first run (before/after an upgrade, two machines) per backend x
 The rules (stated in the report next to the table); the tests are ``harness.stats``'s, the ones
 ``bench check`` uses, so a report and a check never disagree about what counts as a difference:
 - Step time: ratio of the medians of the timed steps (warm-up and partial batches out), pooled over seeds.
-  A verdict needs ``stats.speed_verdict`` to call it (Mann-Whitney U on block medians at p < ``SPEED_P``:
-  consecutive steps are correlated, so raw steps would overstate the evidence; and a block-bootstrap
-  interval of the ratio that excludes 1) beyond ``SPEED_MIN_CHANGE``, AND, with several seeds on both sides,
+  A verdict needs ``stats.speed_verdict`` to call it (the sides' fastest blocks apart by more than
+  ``SPEED_MIN_CHANGE``, Mann-Whitney U on block medians at p < ``SPEED_P``: consecutive steps are
+  correlated, so raw steps would overstate the evidence; and a bootstrap interval of the ratio that
+  excludes 1), AND, with several seeds on both sides,
   every seed's median on one side beyond every seed's median on the other (seed-to-seed noise, e.g. a job
   that ran while the machine was busy).
 - Time-to-accuracy: ratio of the means over seeds; Welch's t-test on per-seed values, p < ``SEED_P`` and a
