@@ -20,12 +20,14 @@ Machine drift: every job times a fixed, framework-free workload (``harness.calib
 and end. When the two sides ran on different machines (hostname or CPU model) or the fastest calibration
 time moved by more than ``CALIBRATION_TOLERANCE``, step times are divided by their side's fastest
 calibration time before comparing (the fastest, as for the steps: contention only adds time), and the
-report says so. Normalisation is not the default on one
-machine because the calibration is itself noisy: on the 2-core development VM the median of 6
-calibration timings varied with a standard deviation of 6% (range 24%) over 20 back-to-back measurements
-of an idle machine, so normalising there would add noise, not remove it. The tolerance of 25% sits above
-that range; normalised comparisons also resample the calibration timings in the bootstrap, so their
-noise widens the interval instead of hiding in it. The calibration is single-threaded NumPy, so a
+report says so. Normalisation is not the default on one machine because the calibration is itself
+noisy: over the 246 jobs of a 20-trial ``scripts/prove_check.py`` run on the 2-core development VM, each
+job's fastest calibration timing ranged 51.7-92.4 ms (median 53.6, 95th percentile 72.5), and a neighbour
+slows it differently from a framework step, so normalising there would add noise, not remove it. The
+tolerance of 25% keeps most same-machine comparisons raw (the 95th percentile is 35% above the median,
+so a badly contended calibration can still trigger it; the output then says so); normalised comparisons also resample the
+calibration timings in the bootstrap, so their noise widens the interval instead of hiding in it. The
+calibration is single-threaded NumPy, so a
 thread-count change (a real configuration change) is never normalised away.
 """
 

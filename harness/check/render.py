@@ -86,7 +86,7 @@ def to_markdown(report: Report) -> str:
         lines += ["", "<details><summary>How each verdict was decided</summary>", ""]
         lines += [f"- {m}" for m in methods] + ["", "A speed regression needs the fastest block's step time beyond "
                   "the max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
-                  "needs a drop beyond the max accuracy drop (and, with several seeds, Welch p < alpha).",
+                  "needs a drop beyond the max accuracy drop (with the same seeds on both sides, on the mean paired change; with different seeds, two or more a side, also Welch p < alpha).",
                   "", "</details>"]
     return "\n".join(lines) + "\n"
 
