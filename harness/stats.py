@@ -26,7 +26,7 @@ simulation output analysis (Law & Kelton; Schmeiser 1982):
   every job; candidate / baseline), not of their overall medians. The reason is measured: on the 2-core
   development VM, identical code in back-to-back processes ran at per-process median step times from
   11.1 to 21.8 ms (torch, 22 runs of the CI smoke job), because other tenants of the host slow whole
-  stretches of a job, and sometimes a whole job, by 20-80% (a NumPy workload timed in a loop showed the
+  stretches of a job, and sometimes a whole job, by 20-90% (a NumPy workload timed in a loop showed the
   same episodes, with no steal time reported and CPU time equal to wall time). Such episodes only ever
   add time, so the fastest sustained stretch of a side estimates its uncontended speed, and a block
   (several consecutive steps) rather than a single step keeps one lucky step from setting it. On those
