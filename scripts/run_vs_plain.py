@@ -11,7 +11,7 @@ Per backend x cell, ``--rounds`` rounds of two fresh processes each, alternating
   ``--train-limit`` reviews of the IMDB data, default 6400 -> 40 steps), whose record holds every step's time;
 - B: this script as a plain worker: the same prepared data through the same data path (its fingerprint is
   checked against the record's), the same epoch-1 batch order from the seed, the same canonical initial
-  weights, threads pinned the same way, and the plain code's step timed around the same call boundary.
+  weights, threads pinned the same way (bench run's worker environment, then the framework API), and the plain code's step timed around the same call boundary.
 Both drop the first 5 steps (warm-up: tracing/compilation). Reported per case: the ratio of the pooled
 medians (the issue's "median step time") and of the fastest blocks (the statistic bench check uses, robust to
 other tenants slowing a whole process on a shared VM; see harness.stats). Separate processes are the only
@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from harness import derive, stats  # noqa: E402
+from harness.environment import thread_env  # noqa: E402
 from harness.jobs import WARMUP_STEPS  # noqa: E402
 from harness.spec import CELLS, Spec  # noqa: E402
 
@@ -82,7 +83,8 @@ def bench_run_job(args: argparse.Namespace, backend: str, cell: str, results: Pa
 def plain_job(args: argparse.Namespace, backend: str, cell: str) -> tuple[np.ndarray, str]:
     cmd = [sys.executable, __file__, "--plain-worker", "--backends", backend, "--cells", cell, "--data", args.data,
            "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit), "--threads", str(args.threads)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    # The environment bench run gives its workers (thread pools pinned before the framework starts).
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **thread_env(args.threads)})
     if proc.returncode != 0:
         sys.exit(f"plain worker failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
