@@ -24,15 +24,15 @@ simulation output analysis (Law & Kelton; Schmeiser 1982):
   test: distribution-free, robust to the heavy right tail of step times, exact for small block counts;
 - **effect**: the ratio of the sides' **fastest block** (the smallest block median over every block of
   every job; candidate / baseline), not of their overall medians. The reason is measured: on the 2-core
-  development VM, identical code in back-to-back processes ran at per-process median step times from
-  11.1 to 21.8 ms (torch, 22 runs of the CI smoke job), because other tenants of the host slow whole
-  stretches of a job, and sometimes a whole job, by 20-90% (a NumPy workload timed in a loop showed the
-  same episodes, with no steal time reported and CPU time equal to wall time). Such episodes only ever
-  add time, so the fastest sustained stretch of a side estimates its uncontended speed, and a block
-  (several consecutive steps) rather than a single step keeps one lucky step from setting it. On those
-  22 runs, with three runs a side interleaved (A B A B A B), the A/A ratio of pooled medians ranged
-  0.90-1.53 (keras) and 0.90-1.22 (torch); of fastest blocks, 0.90-1.06 and 0.82-1.06
-  (``scripts/prove_check.py`` measures the resulting error rates). The price: a regression that slows
+  development VM, identical code in back-to-back processes ran at per-process median step times of
+  11.4-19.8 ms (torch) and 19.3-39.7 ms (keras) over 80 CI smoke runs, because other tenants of the host
+  slow whole stretches of a job, and sometimes a whole job, by up to about 2x (a NumPy workload timed in a loop
+  showed the same episodes, with no steal time reported and CPU time equal to wall time). Such episodes
+  only ever add time, so the fastest sustained stretch of a side estimates its uncontended speed, and a
+  block (several consecutive steps) rather than a single step keeps one lucky step from setting it.
+  With one run a side, A/A ratios of fastest blocks still ranged 0.600-1.581 (a whole run can be slowed);
+  with three interleaved runs a side, 0.906-1.086 (``scripts/regroup_rounds.py`` on the runs
+  ``scripts/prove_check.py --keep`` wrote). The price: a regression that slows
   only a minority of steps (a periodic stall) moves the fastest block little; the median, shown beside
   it, still shows it;
 - **CI**: a seeded hierarchical bootstrap of the ratio: the jobs of a side are resampled with

@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from harness import stats  # noqa: E402
 from harness.check.samples import load_run  # noqa: E402
 
@@ -40,6 +42,10 @@ def main() -> int:
         return [j.step_s for n in runs for j in cache[n] if j.backend == backend and j.ok]
 
     backends = sorted({j.backend for j in load_run(args.runs / names[0]).jobs})
+    for backend in backends:
+        medians = [float(np.median(s)) * 1e3 for n in same for s in side([n], backend)]
+        print(f"{backend}: per-process median step time of the {len(medians)} identical-code runs "
+              f"{min(medians):.1f}-{max(medians):.1f} ms")
     for k in range(1, args.max_rounds + 1):
         alarms, ratios = 0, []
         for i in range(0, len(same) - 2 * k + 1, 2 * k):

@@ -60,13 +60,14 @@ def plain_worker(args: argparse.Namespace) -> None:
     order = next(iter(epoch_orders(len(ds.y_train), 1, spec.seed)))
     times = []
     perf = time.perf_counter
-    for sl in batch_slices(len(order), spec.batch_size):
+    slices = batch_slices(len(order), spec.batch_size)
+    for sl in slices:
         idx = order[sl]
         xb, yb = ds.x_train[idx], ds.y_train[idx]  # gathered before the clock starts, as the worker does
         t0 = perf()
         step(xb, yb)
         times.append(perf() - t0)
-    print(json.dumps({"fingerprint": ds.fingerprint, "time_s": times, "sizes": [len(order[s]) for s in batch_slices(len(order), spec.batch_size)]}))
+    print(json.dumps({"fingerprint": ds.fingerprint, "time_s": times, "sizes": [len(order[s]) for s in slices]}))
 
 
 def bench_run_job(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> tuple[np.ndarray, str]:

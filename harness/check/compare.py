@@ -182,28 +182,28 @@ def spec_diff(a: Mapping, b: Mapping) -> str:
 
 def machine_drift(base: Sequence[JobSample], cand: Sequence[JobSample], th: Thresholds) -> Machine:
     cal_b, cal_c = _calibration(base), _calibration(cand)
-    med_b = min(cal_b) if cal_b else None
-    med_c = min(cal_c) if cal_c else None
-    moved = med_c / med_b - 1 if med_b and med_c else None
+    fast_b = min(cal_b) if cal_b else None
+    fast_c = min(cal_c) if cal_c else None
+    moved = fast_c / fast_b - 1 if fast_b and fast_c else None
     differences = [f"{label} {_join(b)} vs {_join(c)}" for key, label in (("hostname", "host"), ("cpu_model", "CPU"))
                    if (b := _env(base, key)) and (c := _env(cand, key)) and b != c]
-    calibration = (f"calibration {med_b:.3g} s vs {med_c:.3g} s ({moved:+.0%})" if moved is not None
+    calibration = (f"calibration {fast_b:.3g} s vs {fast_c:.3g} s ({moved:+.0%})" if moved is not None
                    else "no calibration timings")
     if th.normalize == "never":
-        return Machine(False, f"raw step times (--normalize never); {calibration}", med_b, med_c)
+        return Machine(False, f"raw step times (--normalize never); {calibration}", fast_b, fast_c)
     if not base or not cand:
-        return Machine(False, "no successful job on one side: no step times compared", med_b, med_c)
+        return Machine(False, "no successful job on one side: no step times compared", fast_b, fast_c)
     if moved is None:
         where = f" although the machines differ ({'; '.join(differences)})" if differences else ""
-        return Machine(False, f"raw step times: no calibration timings to normalise by{where}", med_b, med_c)
+        return Machine(False, f"raw step times: no calibration timings to normalise by{where}", fast_b, fast_c)
     if th.normalize == "always":
-        return Machine(True, f"step times normalised by calibration (--normalize always); {calibration}", med_b, med_c)
+        return Machine(True, f"step times normalised by calibration (--normalize always); {calibration}", fast_b, fast_c)
     drifted = abs(math.log1p(moved)) > math.log1p(CALIBRATION_TOLERANCE)
     if differences or drifted:
         why = "; ".join(differences) if differences else f"beyond the {CALIBRATION_TOLERANCE:.0%} tolerance"
-        return Machine(True, f"step times normalised by calibration: {why}; {calibration}", med_b, med_c)
+        return Machine(True, f"step times normalised by calibration: {why}; {calibration}", fast_b, fast_c)
     return Machine(False, f"raw step times: same machine, {calibration}, within the "
-                          f"{CALIBRATION_TOLERANCE:.0%} tolerance", med_b, med_c)
+                          f"{CALIBRATION_TOLERANCE:.0%} tolerance", fast_b, fast_c)
 
 
 # -- one backend x cell --------------------------------------------------------------------------------
