@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 #: Sizes chosen so one repetition takes ~0.1 s on a 2-core 2020s CPU; fixed forever, since changing the
 #: workload makes old calibration figures incomparable (bump CALIBRATION_VERSION if it must change).
@@ -19,8 +20,8 @@ _ROUNDS = 60
 
 
 def _workload() -> float:
-    # A fixed seed keeps the workload identical across runs; single-threaded matmul + elementwise math,
-    # a mix like an RNN step's, without touching TF or torch.
+    # A fixed seed keeps the workload identical across runs; matmul + elementwise math, a mix like an RNN
+    # step's, without touching TF or torch. Run under one_blas_thread(): single-threaded.
     rng = np.random.default_rng(1234)
     a = rng.standard_normal((_N, _N))
     b = rng.standard_normal((_N, _N))
@@ -32,11 +33,20 @@ def _workload() -> float:
     return acc
 
 
+def one_blas_thread() -> threadpool_limits:
+    """NumPy's BLAS limited to one thread. A job's environment allows its --threads to every native pool;
+    measured at --threads 2 the workload then kept two cores busy (CPU/wall 1.99) for a 13% shorter time,
+    so the calibration meant something else at each thread count, and it left a spinning BLAS pool beside
+    the framework's threads. Single-threaded, it measures the machine alone, at every --threads."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def calibrate(repeats: int = 3) -> list[float]:
-    """Wall time in seconds of each of ``repeats`` runs of the workload."""
+    """Wall time in seconds of each of ``repeats`` runs of the workload, on one BLAS thread."""
     out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        _workload()
-        out.append(time.perf_counter() - t0)
+    with one_blas_thread():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            _workload()
+            out.append(time.perf_counter() - t0)
     return out

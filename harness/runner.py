@@ -87,9 +87,10 @@ class Run:
     def job_entry(self, job_id: str) -> dict[str, Any]:
         return next(j for j in self.manifest["jobs"] if j["job_id"] == job_id)
 
-    def set_status(self, job_id: str, status: str, error: str | None = None, wall_s: float | None = None) -> None:
+    def set_status(self, job_id: str, status: str, error: str | None = None, wall_s: float | None = None,
+                   runner_cpu_s: float | None = None) -> None:
         entry = self.job_entry(job_id)
-        entry.update(status=status, error=error, wall_s=wall_s)
+        entry.update(status=status, error=error, wall_s=wall_s, runner_cpu_s=runner_cpu_s)
         self.save()
 
     def jobs(self) -> list[Job]:
@@ -132,7 +133,7 @@ def create_run(config: RunConfig, data_info: dict[str, Any]) -> Run:
         "backend_extra": dict(config.backend_extra),
         "jobs": [
             {"job_id": j.job_id, "backend": j.backend, "cell": j.cell, "seed": j.seed, "status": "pending",
-             "record": f"jobs/{j.job_id}.json", "error": None, "wall_s": None}
+             "record": f"jobs/{j.job_id}.json", "error": None, "wall_s": None, "runner_cpu_s": None}
             for j in jobs
         ],
     }
@@ -156,6 +157,9 @@ class JobOutcome:
     error: str | None
     wall_s: float
     summary: str
+    #: CPU the runner itself (this process, all its threads, not the worker) used while the job ran: the
+    #: evidence that the parent does not compete with the worker for the machine's cores.
+    runner_cpu_s: float
 
 
 def _reader(stream, out: "queue.Queue[str | None]") -> None:
@@ -181,7 +185,7 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
     log_path = run.path / "logs" / f"{job.job_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **thread_env(task.threads), "PYTHONUNBUFFERED": "1"}
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.worker", str(task_path)],
@@ -218,15 +222,15 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
             raise
         finally:
             code = proc.wait()
-    wall = time.monotonic() - started
+    wall, runner_cpu = time.monotonic() - started, time.process_time() - cpu_started
     record_path = Path(task.record_path)
     try:
         record = read_record(record_path)
     except BenchError as err:
         status = "timeout" if stop_reason == "timeout" else "failed"
         reason = "ran past --timeout" if stop_reason == "timeout" else _describe_exit(code)
-        return JobOutcome(status, f"{reason}; no valid record ({err}); see {log_path}", wall, reason)
-    return JobOutcome(record["status"], record["error"], wall, _summary(record, wall))
+        return JobOutcome(status, f"{reason}; no valid record ({err}); see {log_path}", wall, reason, runner_cpu)
+    return JobOutcome(record["status"], record["error"], wall, _summary(record, wall), runner_cpu)
 
 
 def _stop(proc: subprocess.Popen, sig: int) -> None:
@@ -269,7 +273,8 @@ def execute(run: Run, tasks: Sequence[Task], progress: Progress, timeout_s: floa
                 run.set_status(job.job_id, "interrupted", "interrupted by Ctrl-C")
                 progress.job_finished(label, "interrupted", "interrupted by Ctrl-C")
                 raise
-            run.set_status(job.job_id, outcome.status, outcome.error, round(outcome.wall_s, 3))
+            run.set_status(job.job_id, outcome.status, outcome.error, round(outcome.wall_s, 3),
+                           round(outcome.runner_cpu_s, 3))
             statuses[job.job_id] = outcome.status
             progress.job_finished(label, outcome.status, outcome.summary)
     finally:

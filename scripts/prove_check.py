@@ -14,10 +14,10 @@ so a slow episode of the shared machine hits every side. Then
 3. accuracy: ``--acc-trials`` runs whose torch learning rate is 10x off (same spec, same hash), each
    checked against one A run, must be caught.
 
-Every run is a real `bench run` in fresh processes on small synthetic data (~16 s a run on 2 cores), so 20
-trials of 2 rounds take about 35 minutes. Run it on an otherwise idle machine:
+Every run is a real `bench run` in fresh processes on small synthetic data (~22 s a run on 2 cores), so a
+trial of 4 rounds takes about 4.5 minutes and 20 trials about 90. Run it on an otherwise idle machine:
 
-    .venv/bin/python scripts/prove_check.py --trials 20 --rounds 2
+    .venv/bin/python scripts/prove_check.py --trials 20 --rounds 4
 """
 
 from __future__ import annotations

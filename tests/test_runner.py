@@ -55,6 +55,9 @@ def test_every_backend_gets_the_same_batches_and_records_validate(tmp_path, test
     assert r["test"]["acc"] >= 0 and r["calibration"]["start_s"] and r["calibration"]["end_s"]
     assert r["environment"]["threads"] == 1 and r["startup_s"] > 0 and r["peak_rss_mb"] > 0
     assert not (run.path / "data.npz").exists()  # prepared arrays removed once every job is ok
+    entries = json.loads((run.path / "manifest.json").read_text())["jobs"]
+    # The runner's own CPU while each job ran is recorded (the worker's CPU is not part of it).
+    assert all(0 <= e["runner_cpu_s"] <= e["wall_s"] for e in entries)
 
 
 def test_a_killed_job_leaves_the_others_and_resume_finishes_only_it(tmp_path, test_backends):
