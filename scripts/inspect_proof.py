@@ -22,11 +22,11 @@ import numpy as np  # noqa: E402
 
 from harness import stats  # noqa: E402
 from harness.check.samples import load_run  # noqa: E402
+from harness.records import run_dirs  # noqa: E402
 
 
 def runs_in_order(folder: Path, prefix: str = "t") -> list[Path]:
-    runs = [p for p in folder.iterdir() if (p / "manifest.json").is_file() and p.name.startswith(prefix)]
-    return sorted(runs, key=lambda p: json.loads((p / "manifest.json").read_text())["created_at"])
+    return [p for p in run_dirs(folder) if p.name.startswith(prefix)]
 
 
 def main() -> int:

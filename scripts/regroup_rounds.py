@@ -12,7 +12,6 @@ values' counts, but all come from one session of one machine: read the rates as 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from harness import stats  # noqa: E402
 from harness.check.samples import load_run  # noqa: E402
+from harness.records import run_dirs  # noqa: E402
 
 
 def main() -> int:
@@ -30,8 +30,7 @@ def main() -> int:
     ap.add_argument("runs", type=Path, help="the folder prove_check.py --keep wrote")
     ap.add_argument("--max-rounds", type=int, default=5)
     args = ap.parse_args()
-    names = sorted((p.name for p in args.runs.iterdir() if (p / "manifest.json").is_file() and p.name.startswith("t")),
-                   key=lambda n: json.loads((args.runs / n / "manifest.json").read_text())["created_at"])
+    names = [p.name for p in run_dirs(args.runs) if p.name.startswith("t")]  # trials only, in start order
     same = [n for n in names if not n.endswith("-f")]
     a_runs, slow = [n for n in names if n.endswith("-a")], [n for n in names if n.endswith("-f")]
     cache: dict[str, list] = {}

@@ -181,7 +181,7 @@ def load(path: Path) -> tuple[Samples, Samples]:
     return ours, plain
 
 
-COSTLY = "costs more than 5%"
+COSTLY = f"costs more than {TARGET - 1:.0%}"
 
 
 def report_case(case: tuple[str, str], ours: list, plain: list) -> tuple[str, list[float]]:
@@ -206,7 +206,7 @@ def report_case(case: tuple[str, str], ours: list, plain: list) -> tuple[str, li
 def verdict_of(low: float, high: float) -> str:
     """What the per-round interval shows about the 5% target (nan bounds, one round: not resolved)."""
     if high <= TARGET:
-        return "within 5%"
+        return f"within {TARGET - 1:.0%}"
     if low > TARGET:
         return COSTLY
     return "not resolved"
