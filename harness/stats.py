@@ -35,9 +35,21 @@ simulation output analysis (Law & Kelton; Schmeiser 1982):
   ``scripts/prove_check.py --keep`` wrote). The price: a regression that slows
   only a minority of steps (a periodic stall) moves the fastest block little; the median, shown beside
   it, still shows it;
-- **CI**: a seeded hierarchical bootstrap of the ratio: the jobs of a side are resampled with
-  replacement, then the blocks within each drawn job, so a side whose fast blocks all come from one job
-  gets the wide interval it deserves; percentile interval at confidence 1 - alpha;
+- **one job cannot decide**: the effect must survive leaving out any one job of either side. The
+  regression test uses the candidate's fastest block over the baseline's fastest block *from its second-
+  fastest job* (the baseline's luckiest job left out); an improvement, the candidate's second-fastest job
+  over the baseline's fastest. Between-process noise, not step noise, is what fools a minimum: on the
+  development VM the fast level itself differs by 10-20% from one process to the next, and one process
+  that caught a fast stretch (or a side none of whose processes did) made identical code look 1.1-1.6x
+  slower. Replayed on the 14 four-round trials of 2026-11-27 (``scripts/replay_check.py``, every 4-vs-4
+  split of a trial's 8 identical-code runs), this guard cut A/A regressions from 22 to 17 of 980 rows and
+  raised the share of 25% slowdowns caught from 76% to 88%, against the hierarchical job bootstrap it
+  replaced, whose interval for a minimum over four jobs was far too wide (a job-resampled minimum misses
+  the fast job in a third of resamples: 25% slowdowns with Mann-Whitney p < 1e-9 got intervals from
+  -12% to +121%). With one job a side there is nothing to leave out and the point ratio is used;
+- **CI**: a seeded bootstrap of the ratio that resamples each side's block medians (the blocks of all
+  jobs pooled); percentile interval at confidence 1 - alpha. It covers the step-level noise; the
+  leave-one-job-out rule above covers the between-job noise;
 - a change is *significant* only when both agree (p < alpha and the CI excludes 1), so the table never
   shows a verdict its own interval contradicts.
 
@@ -54,6 +66,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Sequence, Union
 
 import numpy as np
@@ -229,25 +242,17 @@ def fastest_block(blocked: Sequence[Sequence[np.ndarray]]) -> float:
     return float(medians.min()) if medians.size else math.nan
 
 
-def bootstrap_fastest_block(
-    blocked: Sequence[Sequence[np.ndarray]], n_resamples: int, rng: np.random.Generator
-) -> np.ndarray:
-    """``fastest_block`` of ``n_resamples`` hierarchical bootstrap resamples: the jobs are drawn with
-    replacement (so a side whose speed rests on one lucky job gets a wide interval), then each drawn job's
-    blocks with replacement from that job only (the steps inside a block keep their order)."""
-    per_job = [_nanmedian_rows(_padded_blocks(blocks)) for blocks in blocked if blocks]
-    k = len(per_job)
-    out = np.full(n_resamples, np.inf)
-    if k == 0:
-        return np.full(n_resamples, np.nan)
-    for _slot in range(k):
-        chosen = rng.integers(0, k, size=n_resamples) if k > 1 else np.zeros(n_resamples, dtype=int)
-        for j, medians in enumerate(per_job):
-            rows = np.flatnonzero(chosen == j)
-            if rows.size:
-                draws = medians[rng.integers(0, medians.size, size=(rows.size, medians.size))]
-                out[rows] = np.minimum(out[rows], draws.min(axis=1))
-    return out
+def job_fastest_blocks(blocked: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """Each job's fastest block median, sorted ascending (one value per job that has blocks)."""
+    return np.sort([float(_nanmedian_rows(_padded_blocks(blocks)).min()) for blocks in blocked if blocks])
+
+
+def leave_one_job_out(jobs_baseline: np.ndarray, jobs_candidate: np.ndarray) -> tuple[float, float]:
+    """The fastest-block ratio (candidate / baseline) at its least extreme when any one job is left out of
+    either side: (low, high) = (candidate's fastest / baseline's second fastest, candidate's second fastest /
+    baseline's fastest). Inputs sorted ascending; a side with one job has nothing to leave out."""
+    second = lambda jobs: jobs[1] if jobs.size > 1 else jobs[0]  # noqa: E731
+    return float(jobs_candidate[0] / second(jobs_baseline)), float(second(jobs_candidate) / jobs_baseline[0])
 
 
 def iid_bootstrap_min(values: Sequence[float], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -268,6 +273,8 @@ class SpeedVerdict:
     ratio: float  # candidate / baseline fastest block median (over the calibration ratio when normalised)
     low: float  # bootstrap CI of ratio, confidence 1 - alpha
     high: float
+    robust_low: float  # the ratio with the baseline's fastest job left out (what a regression must exceed)
+    robust_high: float  # with the candidate's fastest job left out (what an improvement must stay below)
     p_value: float  # Mann-Whitney U on block medians (two-sided)
     median_baseline: float  # raw step-time medians over all timed steps, seconds (what a table shows)
     median_candidate: float
@@ -313,36 +320,44 @@ def speed_verdict(
     scale_c = _positive(candidate_scale) if normalised else np.ones(1)
     bm_b, bm_c = block_medians(blocks_b), block_medians(blocks_c)
 
-    def result(change: Change, reason: str, ratio=math.nan, low=math.nan, high=math.nan, p=math.nan):
-        return SpeedVerdict(change, ratio, low, high, p, med_b, med_c, fast_b, fast_c, n_b, n_c, bm_b.size,
+    def result(change: Change, reason: str, ratio=math.nan, low=math.nan, high=math.nan, p=math.nan,
+               robust=(math.nan, math.nan)):
+        return SpeedVerdict(change, ratio, low, high, *robust, p, med_b, med_c, fast_b, fast_c, n_b, n_c, bm_b.size,
                             bm_c.size, len(base), len(cand), normalised, reason)
 
     if n_b == 0 or n_c == 0:
         return result(Change.INCONCLUSIVE, f"no timed steps ({n_b} baseline, {n_c} candidate)")
     if scale_b.size == 0 or scale_c.size == 0:
         return result(Change.INCONCLUSIVE, "no calibration timings to normalise by")
-    ratio = (fast_c / fast_b) / (float(scale_c.min()) / float(scale_b.min()))
+    scale = float(scale_c.min()) / float(scale_b.min())
+    ratio = (fast_c / fast_b) / scale
     floor = min_mann_whitney_p(bm_b.size, bm_c.size)
     if floor >= alpha:
         return result(Change.INCONCLUSIVE, f"{bm_b.size} vs {bm_c.size} blocks cannot reach p < {alpha:g} "
                       f"(smallest possible p {floor:.2g}): record more steps", ratio)
     rng = np.random.default_rng(seed)
-    boot = bootstrap_fastest_block(blocks_c, n_resamples, rng) / bootstrap_fastest_block(blocks_b, n_resamples, rng)
+    boot = iid_bootstrap_min(bm_c, n_resamples, rng) / iid_bootstrap_min(bm_b, n_resamples, rng)
     if normalised:
         boot /= iid_bootstrap_min(scale_c, n_resamples, rng) / iid_bootstrap_min(scale_b, n_resamples, rng)
     low, high = (float(q) for q in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    robust = tuple(r / scale for r in leave_one_job_out(job_fastest_blocks(blocks_b), job_fastest_blocks(blocks_c)))
     p = mann_whitney_p(bm_c / float(scale_c.min()), bm_b / float(scale_b.min()))
     up, down = 1.0 + max_slowdown, 1.0 / (1.0 + max_slowdown)
     significant = p < alpha and (low > 1.0 or high < 1.0)
     pct = f"{ratio - 1:+.1%}"
-    if significant and ratio > up and low > 1.0:
-        return result(Change.REGRESSION, f"{pct} slower, beyond {max_slowdown:.0%}, p={p:.2g} < {alpha:g}",
-                      ratio, low, high, p)
-    if significant and ratio < down and high < 1.0:
-        return result(Change.IMPROVEMENT, f"{1 - ratio:.1%} faster, beyond {1 - down:.1%}, p={p:.2g} < {alpha:g}",
-                      ratio, low, high, p)
+    done = partial(result, ratio=ratio, low=low, high=high, p=p, robust=robust)
+    several = len(base) > 1 or len(cand) > 1
+    if significant and robust[0] > up and low > 1.0:
+        kept = f" (at least {robust[0] - 1:+.1%} with any one job left out)" if several else ""
+        return done(Change.REGRESSION, f"{pct} slower{kept}, beyond {max_slowdown:.0%}, p={p:.2g} < {alpha:g}")
+    if significant and robust[1] < down and high < 1.0:
+        kept = f" (at least {1 - robust[1]:.1%} with any one job left out)" if several else ""
+        return done(Change.IMPROVEMENT, f"{1 - ratio:.1%} faster{kept}, beyond {1 - down:.1%}, p={p:.2g} < {alpha:g}")
+    if significant and not down <= ratio <= up:  # beyond the threshold, but not once one job is left out
+        kept = robust[0] if ratio > up else robust[1]
+        return done(Change.NO_CHANGE, f"{pct} rests on one job: {kept - 1:+.1%} with it left out, within the threshold")
     why = f"{pct} is within the threshold" if down <= ratio <= up else f"{pct} is not significant (p={p:.2g})"
-    return result(Change.NO_CHANGE, why, ratio, low, high, p)
+    return done(Change.NO_CHANGE, why)
 
 
 @dataclass(frozen=True)
