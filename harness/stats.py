@@ -41,12 +41,13 @@ simulation output analysis (Law & Kelton; Schmeiser 1982):
   over the baseline's fastest. Between-process noise, not step noise, is what fools a minimum: on the
   development VM the fast level itself differs by 10-20% from one process to the next, and one process
   that caught a fast stretch (or a side none of whose processes did) made identical code look 1.1-1.6x
-  slower. Replayed on the 14 four-round trials of 2026-11-27 (``scripts/replay_check.py``, every 4-vs-4
-  split of a trial's 8 identical-code runs), this guard cut A/A regressions from 22 to 17 of 980 rows and
-  raised the share of 25% slowdowns caught from 76% to 88%, against the hierarchical job bootstrap it
-  replaced, whose interval for a minimum over four jobs was far too wide (a job-resampled minimum misses
-  the fast job in a third of resamples: 25% slowdowns with Mann-Whitney p < 1e-9 got intervals from
-  -12% to +121%). With one job a side there is nothing to leave out and the point ratio is used;
+  slower. On 8 four-round trials recorded after this rule was chosen (``scripts/replay_check.py
+  /tmp/prove5/runs --splits``: every 4-vs-4 split of a trial's 8 identical-code runs), it reported 4 A/A
+  regressions in 560 rows and caught 77.5% of 25% slowdowns, where the hierarchical job bootstrap it
+  replaced reported 5 and caught 53.6%: that bootstrap's interval for a minimum over four jobs was far too
+  wide (a job-resampled minimum misses the fast job in about a third of resamples; a 25% slowdown with
+  Mann-Whitney p < 1e-9 got an interval from -12% to +121%). With one job a side there is nothing to
+  leave out and the point ratio is used;
 - **CI**: a seeded bootstrap of the ratio that resamples each side's block medians (the blocks of all
   jobs pooled); percentile interval at confidence 1 - alpha. It covers the step-level noise; the
   leave-one-job-out rule above covers the between-job noise;
