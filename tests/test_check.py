@@ -139,6 +139,7 @@ def test_several_runs_a_side_are_pooled(tmp_path):
     assert code == 1 and report["baseline"]["jobs"] == 6 and report["candidate"]["name"] == "cand-0,cand-1"
     speed = row(report["rows"], "torch", "lstm", "step time")
     assert speed["verdict"] == "regression" and "2 vs 2 jobs" in speed["method"]
+    assert "with any one job left out +" in speed["detail"]  # the range a regression had to clear, per row
     assert row(report["rows"], "keras", "lstm", "step time")["verdict"] == "no significant change"
     assert row(report["rows"], "keras", "lstm", "test acc")["method"] == "same seed, threshold"
     saved = tmp_path / "pooled.json"

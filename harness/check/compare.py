@@ -241,16 +241,16 @@ def speed_row(backend: str, cell: str, base: Sequence[JobSample], cand: Sequence
                             baseline_scale=scales[0], candidate_scale=scales[1])
     method = (f"ratio of fastest block medians; Mann-Whitney U on {v.blocks_baseline} vs {v.blocks_candidate} block "
               f"medians ({v.n_baseline} vs {v.n_candidate} steps, {v.jobs_baseline} vs {v.jobs_candidate} jobs); "
-              f"block bootstrap {1 - th.alpha:.0%} CI; the verdict must hold with any one job of either side left out "
-              f"(ratio {_range(v.robust_low, v.robust_high)} so)" + ("; calibration-normalised" if v.normalised else ""))
-    detail = f"{v.reason}; medians {v.median_baseline * 1e3:.3g} vs {v.median_candidate * 1e3:.3g} ms" if v.n_baseline and v.n_candidate else v.reason
+              f"block bootstrap {1 - th.alpha:.0%} CI; the verdict must hold with any one job of either side left out"
+              + ("; calibration-normalised" if v.normalised else ""))
+    detail = v.reason
+    if v.n_baseline and v.n_candidate:
+        detail += f"; medians {v.median_baseline * 1e3:.3g} vs {v.median_candidate * 1e3:.3g} ms"
+    if max(v.jobs_baseline, v.jobs_candidate) > 1 and math.isfinite(v.robust_low):
+        detail += f"; with any one job left out {v.robust_low - 1:+.1%} to {v.robust_high - 1:+.1%}"
     return Row(backend, cell, "step time", _seed_label(_seeds(base), _seeds(cand)), Verdict(v.change.value), detail, method,
                _num(v.fastest_baseline), _num(v.fastest_candidate), _minus_one(v.ratio), _minus_one(v.low),
                _minus_one(v.high), _num(v.p_value))
-
-
-def _range(low: float, high: float) -> str:
-    return f"{low - 1:+.1%} to {high - 1:+.1%}" if math.isfinite(low) and math.isfinite(high) else "n/a"
 
 
 def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float], cand: Mapping[int, float],
