@@ -44,7 +44,7 @@ def trials(folders: list[Path]) -> list[dict[str, list[Side]]]:
     for key in sorted(found):
         sides = found[key]
         rounds = {r for s in "abf" for r in sides.get(s, {})}
-        if all(set(sides.get(s, {})) == rounds for s in "abf") and len(rounds) > 1:
+        if all(set(sides.get(s, {})) == rounds for s in "abf"):
             out.append({s: [load_run(sides[s][r]) for r in sorted(rounds)] for s in "abf"})
     return out
 

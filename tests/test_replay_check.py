@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,14 @@ def test_counts_false_alarms_and_catches(tmp_path):
 def test_an_unslowed_f_is_not_caught(tmp_path):
     proc = replay(str(proof_folder(tmp_path, trials=1, slowed_ms=20.0)))
     assert "torch slowdown caught in 0 of 1" in proc.stdout
+
+
+def test_an_incomplete_trial_is_skipped(tmp_path):
+    proof_folder(tmp_path, trials=2, rounds=1)
+    for side in "bf":  # trial 1 stopped after its A run, as an interrupted proof leaves it
+        shutil.rmtree(tmp_path / f"t01-r0-{side}")
+    proc = replay(str(tmp_path))
+    assert proc.stdout.startswith("as run (1 trials, 1 rounds a side)"), proc.stderr
 
 
 def test_no_trial_is_a_one_line_error(tmp_path):
