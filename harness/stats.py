@@ -214,10 +214,14 @@ def split_blocks(series: Sequence[float]) -> list[np.ndarray]:
     return np.array_split(a, max(1, a.size // block_length(a)))
 
 
+def job_block_medians(blocked: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """Each job's block medians, one array per job that has blocks (``blocked``: one list of blocks per job)."""
+    return [_nanmedian_rows(_padded_blocks(blocks)) for blocks in blocked if blocks]
+
+
 def block_medians(blocked: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
-    """The median of every block of every job (``blocked``: one list of blocks per job)."""
-    rows = [_nanmedian_rows(_padded_blocks(blocks)) for blocks in blocked if blocks]
-    return np.concatenate(rows) if rows else np.empty(0)
+    """The median of every block of every job, pooled."""
+    return _pooled(job_block_medians(blocked))
 
 
 def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
@@ -239,13 +243,24 @@ def min_mann_whitney_p(m: int, n: int) -> float:
 
 def fastest_block(blocked: Sequence[Sequence[np.ndarray]]) -> float:
     """The side's speed: the smallest block median over every block of every job (nan when none)."""
-    medians = block_medians(blocked)
-    return float(medians.min()) if medians.size else math.nan
+    return _fastest(job_fastest_blocks(blocked))
 
 
 def job_fastest_blocks(blocked: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
     """Each job's fastest block median, sorted ascending (one value per job that has blocks)."""
-    return np.sort([float(_nanmedian_rows(_padded_blocks(blocks)).min()) for blocks in blocked if blocks])
+    return _sorted_minima(job_block_medians(blocked))
+
+
+def _pooled(per_job: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(per_job) if per_job else np.empty(0)
+
+
+def _sorted_minima(per_job: list[np.ndarray]) -> np.ndarray:
+    return np.sort([float(m.min()) for m in per_job])
+
+
+def _fastest(sorted_minima: np.ndarray) -> float:
+    return float(sorted_minima[0]) if sorted_minima.size else math.nan
 
 
 def leave_one_job_out(jobs_baseline: np.ndarray, jobs_candidate: np.ndarray) -> tuple[float, float]:
@@ -315,11 +330,15 @@ def speed_verdict(
     n_b, n_c = sum(s.size for s in base), sum(s.size for s in cand)
     med_b = float(np.median(np.concatenate(base))) if n_b else math.nan
     med_c = float(np.median(np.concatenate(cand))) if n_c else math.nan
-    fast_b, fast_c = fastest_block(blocks_b), fastest_block(blocks_c)
+    # Each job's block medians, computed once: pooled for the test and the bootstrap, per job for the
+    # fastest block and the leave-one-job-out range.
+    per_job_b, per_job_c = job_block_medians(blocks_b), job_block_medians(blocks_c)
+    bm_b, bm_c = _pooled(per_job_b), _pooled(per_job_c)
+    jobs_b, jobs_c = _sorted_minima(per_job_b), _sorted_minima(per_job_c)
+    fast_b, fast_c = _fastest(jobs_b), _fastest(jobs_c)
     normalised = baseline_scale is not None and candidate_scale is not None
     scale_b = _positive(baseline_scale) if normalised else np.ones(1)
     scale_c = _positive(candidate_scale) if normalised else np.ones(1)
-    bm_b, bm_c = block_medians(blocks_b), block_medians(blocks_c)
 
     def result(change: Change, reason: str, ratio=math.nan, low=math.nan, high=math.nan, p=math.nan,
                robust=(math.nan, math.nan)):
@@ -341,7 +360,7 @@ def speed_verdict(
     if normalised:
         boot /= iid_bootstrap_min(scale_c, n_resamples, rng) / iid_bootstrap_min(scale_b, n_resamples, rng)
     low, high = (float(q) for q in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
-    robust = tuple(r / scale for r in leave_one_job_out(job_fastest_blocks(blocks_b), job_fastest_blocks(blocks_c)))
+    robust = tuple(r / scale for r in leave_one_job_out(jobs_b, jobs_c))
     p = mann_whitney_p(bm_c / float(scale_c.min()), bm_b / float(scale_b.min()))
     up, down = 1.0 + max_slowdown, 1.0 / (1.0 + max_slowdown)
     significant = p < alpha and (low > 1.0 or high < 1.0)

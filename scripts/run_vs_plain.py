@@ -23,6 +23,11 @@ of a round ran minutes apart at most, so a slow hour of the VM cancels within a 
 "not resolved" otherwise; then the per-round ratios pooled per backend and over all cases (optimistic: the
 cases of one round are not independent). Exit code 1 when some case costs more than 5%, else 0. Separate processes are the
 only honest way to include what `bench run` does around a step; their noise is why there are rounds.
+
+``--plain-like session,calibration`` (a diagnostic) gives the plain worker some of bench run's worker
+conditions, to find which one costs when a case is above 1: ``session``, its own session, as the runner
+starts workers (``start_new_session``: with the kernel's autogroup scheduling a new session is a new
+scheduling group); ``calibration``, the job's start-of-job calibration workload before anything else.
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ def plain_worker(args: argparse.Namespace) -> None:
     from harness.data import limit_dataset, load_dataset
     from harness.weights import initial_weights
 
+    if args.calibrate:
+        from harness import calibration
+
+        calibration.calibrate()
     spec = Spec(cell=args.cells)
     # Constructing the backend pins the framework's threads exactly as a bench run job does; it is not built.
     load_backend(args.backends)(BackendOptions(threads=args.threads, deterministic=True))
@@ -92,8 +101,11 @@ def bench_run_job(args: argparse.Namespace, backend: str, cell: str, results: Pa
 def plain_job(args: argparse.Namespace, backend: str, cell: str) -> tuple[np.ndarray, str]:
     cmd = [sys.executable, __file__, "--plain-worker", "--backends", backend, "--cells", cell, "--data", args.data,
            "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit), "--threads", str(args.threads)]
+    if "calibration" in args.plain_like:
+        cmd.append("--calibrate")
     # The environment bench run gives its workers (thread pools pinned before the framework starts).
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **thread_env(args.threads)})
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **thread_env(args.threads)},
+                          start_new_session="session" in args.plain_like)
     if proc.returncode != 0:
         sys.exit(f"plain worker failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -115,7 +127,10 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="also write every process's timed steps here (JSON)")
     ap.add_argument("--from", dest="load", type=Path, default=None,
                     help="re-analyse a file written by --out instead of running anything")
+    ap.add_argument("--plain-like", type=plain_like, default=(), metavar="session,calibration",
+                    help="diagnostic: give the plain worker these conditions of bench run's worker (see above)")
     ap.add_argument("--plain-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plain_worker:
         plain_worker(args)
@@ -148,9 +163,21 @@ def main() -> int:
 Samples = dict[tuple[str, str], list[tuple[np.ndarray, str]]]
 
 
+PLAIN_LIKE = ("session", "calibration")
+
+
+def plain_like(value: str) -> tuple[str, ...]:
+    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in PLAIN_LIKE]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; choose from {', '.join(PLAIN_LIKE)}")
+    return chosen
+
+
 def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:
     print(f"run_vs_plain: {args.rounds} rounds x (bench run, plain) per case, alternating order; {args.threads} "
-          f"thread(s); load average {os.getloadavg()[0]:.2f}", flush=True)
+          f"thread(s); plain worker like bench run's in: {', '.join(args.plain_like) or 'nothing else'}; "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
     cases = [(b, c) for b in args.backends.split(",") for c in args.cells.split(",")]
     ours: Samples = {case: [] for case in cases}
     plain: Samples = {case: [] for case in cases}

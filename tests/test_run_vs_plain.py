@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -40,3 +42,13 @@ def test_paired_rounds_cancel_the_machine_speed(tmp_path, cost, verdict, code):
 def test_too_few_rounds_for_the_noise_is_not_resolved(tmp_path):
     proc = analyse(saved(tmp_path, 1.0, noise=0.01, rounds=1))
     assert proc.returncode == 0 and "not resolved" in proc.stdout
+
+
+def test_plain_like_names_bench_runs_worker_conditions():
+    spec = importlib.util.spec_from_file_location("run_vs_plain", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.plain_like("session, calibration") == ("session", "calibration")
+    assert module.plain_like("") == ()
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown gpu; choose from session, calibration"):
+        module.plain_like("session,gpu")
