@@ -59,7 +59,9 @@ test allows it, several runs **interleaved** with the other side's (baseline, ca
 ``bench check`` takes several runs a side), so a slow episode of the host hits both sides. The effect
 threshold (``max_slowdown``) covers what remains: a regression needs the ratio beyond 1 + max_slowdown
 **and** significance. Improvements use the mirror threshold 1 / (1 + max_slowdown) (symmetric in log
-space: swapping baseline and candidate swaps regression and improvement).
+space: swapping baseline and candidate swaps regression and improvement). With six interleaved runs a
+side of the CI smoke matrix on the development VM, 20 fresh trials at the defaults reported no A/A
+regression and caught all 20 25% slowdowns (README, "Measured error rates"; ``scripts/prove_check.py``).
 """
 
 from __future__ import annotations
