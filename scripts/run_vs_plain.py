@@ -48,7 +48,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from harness import derive, stats  # noqa: E402
 from harness.atomic import write_json  # noqa: E402
+from harness.cli.options import choose  # noqa: E402
 from harness.environment import thread_env  # noqa: E402
+from harness.errors import BenchError  # noqa: E402
 from harness.jobs import WARMUP_STEPS  # noqa: E402
 from harness.spec import CELLS, Spec  # noqa: E402
 
@@ -167,11 +169,10 @@ PLAIN_LIKE = ("session", "calibration")
 
 
 def plain_like(value: str) -> tuple[str, ...]:
-    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
-    unknown = [v for v in chosen if v not in PLAIN_LIKE]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; choose from {', '.join(PLAIN_LIKE)}")
-    return chosen
+    try:
+        return tuple(choose("condition", [value], PLAIN_LIKE, ()))
+    except BenchError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:

@@ -50,5 +50,5 @@ def test_plain_like_names_bench_runs_worker_conditions():
     spec.loader.exec_module(module)
     assert module.plain_like("session, calibration") == ("session", "calibration")
     assert module.plain_like("") == ()
-    with pytest.raises(argparse.ArgumentTypeError, match="unknown gpu; choose from session, calibration"):
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown condition 'gpu'; valid conditions: session, calibration"):
         module.plain_like("session,gpu")
