@@ -71,6 +71,8 @@ def environment(threads: int, frameworks: dict[str, str], command: Sequence[str]
         "git_dirty": dirty,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command if isinstance(command, str) else shlex.join(command),
+        "libc": " ".join(platform.libc_ver()).strip(),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
     }
 
 
@@ -115,6 +117,32 @@ def peak_rss_mb() -> float:
     """Peak resident memory of this process (Linux reports ru_maxrss in KiB)."""
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024.0 if sys.platform != "darwin" else kib / (1024.0 * 1024.0)
+
+
+#: glibc malloc settings every worker starts with: the mmap and trim thresholds fixed at the values glibc's
+#: own adaptive rule ends at (it raises the mmap threshold to the size of each freed mmapped chunk, up to
+#: 32 MiB on 64-bit, and sets the trim threshold to twice that). Left adaptive, a step's cost depended on
+#: what the process had freed before training: a worker that had not freed a large enough chunk handed
+#: the step's tensors back to the kernel after every step and faulted them in again (README, "The same
+#: backends inside bench run", has the page-fault counts).
+MALLOC_TUNABLES = {"glibc.malloc.mmap_threshold": str(32 << 20), "glibc.malloc.trim_threshold": str(64 << 20)}
+
+
+def allocator_env(current: str | None) -> dict[str, str]:
+    """``GLIBC_TUNABLES`` for a worker, given the value in the caller's environment (or None). A tunable
+    the user set wins; ours fill in the rest. Read by glibc at process start; ignored by other C libraries."""
+    ours = {**MALLOC_TUNABLES}
+    user = [item for item in (current or "").split(":") if item]
+    for item in user:
+        ours.pop(item.split("=", 1)[0], None)
+    return {"GLIBC_TUNABLES": ":".join(user + [f"{k}={v}" for k, v in ours.items()])}
+
+
+def worker_env(threads: int, current: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables a worker process starts with on top of the caller's: pinned thread pools and a fixed
+    allocator state (``allocator_env``), so that nothing before training changes a step's cost."""
+    base = os.environ if current is None else current
+    return {**thread_env(threads), **allocator_env(base.get("GLIBC_TUNABLES"))}
 
 
 def thread_env(threads: int) -> dict[str, str]:

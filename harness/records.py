@@ -15,7 +15,9 @@ Record layout (schema version 1; ``RECORD_SCHEMA`` below is the authority):
 - ``epochs``: one object per finished epoch: ``epoch`` (1-based), ``train_loss``/``train_acc`` (sample-
   weighted mean over the epoch's batches, as Keras' fit reports), ``val_loss``/``val_acc``, ``train_s``
   (wall time of the training phase), ``eval_s`` (wall time of validation), ``step_s`` (sum of the
-  epoch's step times), ``overhead_s`` = train_s - step_s (time spent outside the framework's step).
+  epoch's step times), ``overhead_s`` = train_s - step_s (time spent outside the framework's step),
+  and (records from 2026-11-27 on) ``start_time`` (Unix time the training phase began) and
+  ``cpu_user_s``/``cpu_sys_s``/``minor_faults`` of the training phase (all of the process's threads).
 - ``steps``: the raw per-step series, columnar, one entry per training step in order: ``epoch``,
   ``time_s`` (wall time around the framework's step, including getting the loss back to the host),
   ``size`` (batch size; the last batch of an epoch may be partial, as Keras keeps it), ``loss``,
@@ -29,7 +31,8 @@ Record layout (schema version 1; ``RECORD_SCHEMA`` below is the authority):
 - ``load``: {``start``, ``end``: {loadavg: [1, 5, 15 min], other_cpu: share of the machine's CPU other
   processes used over the sampling window}, ``busy``: bool} -- a busy machine makes timings suspect.
 - ``environment``: python, frameworks (from the backend), cpu_model, cores, threads, os, hostname,
-  git_commit, git_dirty, started_at (UTC ISO), command.
+  git_commit, git_dirty, started_at (UTC ISO), command, and (from 2026-11-27) libc and glibc_tunables
+  (the allocator settings the worker started with: ``harness.environment.MALLOC_TUNABLES``).
 - ``runtime``: whatever the backend reports (device, thread settings, versions).
 """
 
@@ -71,6 +74,12 @@ _EPOCH = {
         "eval_s": _num,
         "step_s": _num,
         "overhead_s": _num,
+        # Added 2026-11-27 (optional: older records lack them): when the training phase began (Unix time,
+        # to line a job up with other processes or machine logs), and its CPU time and page faults.
+        "start_time": _num,
+        "cpu_user_s": _num,
+        "cpu_sys_s": _num,
+        "minor_faults": {"type": "integer", "minimum": 0},
     },
 }
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .atomic import ensure_writable_dir, write_json
-from .environment import thread_env
+from .environment import worker_env
 from .errors import BenchError
 from .jobs import EVENT_PREFIX, Job, Task
 from .progress import Progress
@@ -184,7 +184,7 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
     task.write(task_path)
     log_path = run.path / "logs" / f"{job.job_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **thread_env(task.threads), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **worker_env(task.threads), "PYTHONUNBUFFERED": "1"}
     started, cpu_started = time.monotonic(), time.process_time()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(

@@ -9,6 +9,7 @@ chatter, tracebacks) goes to the job's log file.
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import sys
 import time
@@ -45,6 +46,14 @@ def emit(event: str, **fields: Any) -> None:
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
+
+
+def _usage_since(start: resource.struct_rusage) -> dict[str, Any]:
+    """CPU time (all threads) and minor page faults of this process since ``start``: where a step's time
+    went besides computing (system time and faults rise when memory goes back to the kernel every step)."""
+    now = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_user_s": now.ru_utime - start.ru_utime, "cpu_sys_s": now.ru_stime - start.ru_stime,
+            "minor_faults": now.ru_minflt - start.ru_minflt}
 
 
 def new_record(task: Task) -> dict[str, Any]:
@@ -118,7 +127,7 @@ def train(task: Task, record: dict[str, Any]) -> None:
     last_event = 0.0
     for epoch, order in enumerate(epoch_orders(n, spec.epochs, spec.seed), start=1):
         orders.append(order)
-        epoch_start = perf()
+        epoch_start, usage_start, start_time = perf(), resource.getrusage(resource.RUSAGE_SELF), time.time()
         step_total = 0.0
         loss_sum = acc_sum = 0.0
         for i, sl in enumerate(slices):
@@ -144,13 +153,14 @@ def train(task: Task, record: dict[str, Any]) -> None:
             if now - last_event >= _EVENT_INTERVAL_S:
                 last_event = now
                 emit("step", epoch=epoch, step=i + 1, loss=result.loss, acc=result.accuracy)
-        train_s = perf() - epoch_start
+        train_s, usage = perf() - epoch_start, _usage_since(usage_start)
 
         eval_start = perf()
         val = backend.evaluate(ds.x_val, ds.y_val, spec.batch_size)
         eval_s = perf() - eval_start
         entry = {
             "epoch": epoch,
+            "start_time": start_time,
             # Sample-weighted over the epoch's batches: what Keras' fit() reports as the epoch's loss.
             "train_loss": _finite_or_none(loss_sum / n),
             "train_acc": acc_sum / n,
@@ -160,6 +170,7 @@ def train(task: Task, record: dict[str, Any]) -> None:
             "eval_s": eval_s,
             "step_s": step_total,
             "overhead_s": max(0.0, train_s - step_total),
+            **usage,
         }
         record["epochs"].append(entry)
         emit("epoch", **entry)

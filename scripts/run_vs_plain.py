@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/run_vs_plain.py [--data SRC] [--cells lstm,gru,simplernn] [--backends keras,torch]
                                              [--rounds 3] [--train-limit 6400] [--threads 2] [--out FILE.json]
+                                             [--lockstep SECONDS] [--plain-like session,calibration]
     .venv/bin/python scripts/run_vs_plain.py --from FILE.json     # re-analyse saved samples, run nothing
 
 Target (issue 4): each backend's median step time inside `bench run` within 5% of the same backend's step time
@@ -13,7 +14,9 @@ first from round to round (ABBA), the cases taken in turn so that no case's roun
   ``--train-limit`` reviews of the IMDB data, default 6400 -> 40 steps), whose record holds every step's time;
 - B: this script as a plain worker: the same prepared data through the same data path (its fingerprint is
   checked against the record's), the same epoch-1 batch order from the seed, the same canonical initial
-  weights, threads pinned the same way (bench run's worker environment, then the framework API), and the plain code's step timed around the same call boundary.
+  weights, threads pinned the same way and the same allocator settings (bench run's worker environment,
+  ``harness.environment.worker_env``, then the framework API), and the plain code's step timed around the
+  same call boundary.
 Both drop the first 5 steps (warm-up: tracing/compilation). Reported per case: the ratio of the pooled
 medians (the issue's "median step time"), the fastest-block ratio (the statistic bench check uses, robust to
 other tenants slowing a whole process on a shared VM; see harness.stats), and the geometric mean of the
@@ -23,6 +26,13 @@ of a round ran minutes apart at most, so a slow hour of the VM cancels within a 
 "not resolved" otherwise; then the per-round ratios pooled per backend and over all cases (optimistic: the
 cases of one round are not independent). Exit code 1 when some case costs more than 5%, else 0. Separate processes are the
 only honest way to include what `bench run` does around a step; their noise is why there are rounds.
+
+``--lockstep SECONDS`` runs the two processes of a case-round together instead, in turn, SECONDS of wall time
+each while the other is stopped (scripts/lockstep.py), so that both see the same minutes of the machine;
+steps a pause fell into (timed at SECONDS or more) are dropped from both. On this VM, whose speed changes
+from one stretch of seconds to minutes to the next, that removes most of the between-process noise of
+running them one after the other. Make SECONDS several times the longest step (2 s for steps of 0.1-0.4 s
+drops about one step in ten).
 
 ``--plain-like session,calibration`` (a diagnostic) gives the plain worker some of bench run's worker
 conditions, to find which one costs when a case is above 1: ``session``, its own session, as the runner
@@ -35,6 +45,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,17 +61,27 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from harness import derive, stats  # noqa: E402
 from harness.atomic import write_json  # noqa: E402
 from harness.cli.options import choose  # noqa: E402
-from harness.environment import thread_env  # noqa: E402
+from harness.environment import worker_env  # noqa: E402
 from harness.errors import BenchError  # noqa: E402
 from harness.jobs import WARMUP_STEPS  # noqa: E402
 from harness.spec import CELLS, Spec  # noqa: E402
+from lockstep import paused_steps, run_in_turn, signal_tree  # noqa: E402
 
 TARGET = 1.05
 DEFAULT_DATA = os.environ.get("BENCH_DATA", str(ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))
 
 
+#: How many epochs a plain worker under ``--lockstep`` trains at most while it waits to be told to stop.
+MAX_PLAIN_EPOCHS = 50
+
+
 def plain_worker(args: argparse.Namespace) -> None:
-    """One plain-code job: prints {"fingerprint", "time_s": [...]} (warm-up steps included, flagged by position)."""
+    """One plain-code job: prints {"fingerprint", "time_s": [...], "sizes", "start_unix"} (warm-up steps
+    included, flagged by position). With ``--until-stopped`` it trains epoch after epoch (the batch orders
+    bench run would use for them) until SIGUSR1, so that its steps cover the whole of the bench run job's
+    training under ``--lockstep``."""
+    stop = []
+    signal.signal(signal.SIGUSR1, lambda signum, frame: stop.append(signum))
     from bench_step import PLAIN
 
     from backends.base import BackendOptions, load_backend
@@ -76,45 +98,142 @@ def plain_worker(args: argparse.Namespace) -> None:
     load_backend(args.backends)(BackendOptions(threads=args.threads, deterministic=True))
     ds = limit_dataset(load_dataset(spec, args.data), args.train_limit, args.test_limit, spec.validation_split)
     step = PLAIN[args.backends](spec, initial_weights(spec))
-    order = next(iter(epoch_orders(len(ds.y_train), 1, spec.seed)))
-    times = []
-    perf = time.perf_counter
-    slices = batch_slices(len(order), spec.batch_size)
-    for sl in slices:
-        idx = order[sl]
-        xb, yb = ds.x_train[idx], ds.y_train[idx]  # gathered before the clock starts, as the worker does
-        t0 = perf()
-        step(xb, yb)
-        times.append(perf() - t0)
-    print(json.dumps({"fingerprint": ds.fingerprint, "time_s": times, "sizes": [len(order[s]) for s in slices]}))
+    epochs = MAX_PLAIN_EPOCHS if args.until_stopped else 1
+    times, sizes, starts = [], [], []
+    perf, clock = time.perf_counter, time.time
+    slices = batch_slices(len(ds.y_train), spec.batch_size)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    for order in epoch_orders(len(ds.y_train), epochs, spec.seed):
+        for sl in slices:
+            idx = order[sl]
+            xb, yb = ds.x_train[idx], ds.y_train[idx]  # gathered before the clock starts, as the worker does
+            starts.append(clock())
+            t0 = perf()
+            step(xb, yb)
+            times.append(perf() - t0)
+            sizes.append(len(idx))
+            if stop:
+                break
+        if stop:
+            break
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"fingerprint": ds.fingerprint, "time_s": times, "sizes": sizes, "start_unix": starts,
+                      "minor_faults": end.ru_minflt - usage.ru_minflt, "cpu_sys_s": end.ru_stime - usage.ru_stime}))
 
 
-def bench_run_job(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> tuple[np.ndarray, str]:
-    cmd = [sys.executable, "-m", "harness.cli", "run", "--backends", backend, "--cells", cell, "--epochs", "1",
-           "--data", args.data, "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit),
-           "--threads", str(args.threads), "--results", str(results), "--name", name, "--quiet"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"bench run failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
-    record = json.loads((results / name / "jobs" / f"{backend}-{cell}-s0.json").read_text())
-    return derive.timed_steps(record), record["data"]["fingerprint"]
+def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", "run", "--backends", backend, "--cells", cell, "--epochs", "1",
+            "--data", args.data, "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit),
+            "--threads", str(args.threads), "--results", str(results), "--name", name, "--quiet"]
 
 
-def plain_job(args: argparse.Namespace, backend: str, cell: str) -> tuple[np.ndarray, str]:
+def bench_run_record(results: Path, name: str, backend: str, cell: str) -> dict:
+    return json.loads((results / name / "jobs" / f"{backend}-{cell}-s0.json").read_text())
+
+
+def training_window(record: dict) -> tuple[float, float]:
+    """When the job trained: from its first epoch's start to the end of its last epoch's training phase."""
+    first, last = record["epochs"][0], record["epochs"][-1]
+    return first["start_time"], last["start_time"] + last["train_s"]
+
+
+def plain_cmd(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
     cmd = [sys.executable, __file__, "--plain-worker", "--backends", backend, "--cells", cell, "--data", args.data,
            "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit), "--threads", str(args.threads)]
-    if "calibration" in args.plain_like:
-        cmd.append("--calibrate")
-    # The environment bench run gives its workers (thread pools pinned before the framework starts).
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **thread_env(args.threads)},
-                          start_new_session="session" in args.plain_like)
-    if proc.returncode != 0:
-        sys.exit(f"plain worker failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return cmd + (["--calibrate"] if "calibration" in args.plain_like else [])
+
+
+def plain_env(args: argparse.Namespace) -> dict[str, str]:
+    # The environment bench run gives its workers: thread pools pinned before the framework starts, and the
+    # same allocator settings, so that the comparison is of the code around the step, not of the settings.
+    return {**os.environ, **worker_env(args.threads)}
+
+
+def read_plain(stdout: str, window: tuple[float, float] | None = None) -> tuple[np.ndarray, str]:
+    """The plain worker's timed steps; with ``window``, only those that started inside it."""
+    out = json.loads(stdout.strip().splitlines()[-1])
     full = max(out["sizes"])
+    low, high = window or (-np.inf, np.inf)
     # The worker's rule (harness.derive.timed_steps): warm-up steps and partial batches are not timed samples.
-    times = [t for k, (t, n) in enumerate(zip(out["time_s"], out["sizes"])) if k >= WARMUP_STEPS and n == full]
+    times = [t for k, (t, n, start) in enumerate(zip(out["time_s"], out["sizes"], out["start_unix"]))
+             if k >= WARMUP_STEPS and n == full and low <= start < high]
     return np.asarray(times), out["fingerprint"]
+
+
+def print_usage(name: str, record: dict, plain_stdout: str) -> None:
+    """Page faults and system time per training step on each side: where a cost outside the computation
+    would show (memory handed back to the kernel and faulted in again every step)."""
+    plain = json.loads(plain_stdout.strip().splitlines()[-1])
+    steps = len(record["steps"]["time_s"])
+    if "minor_faults" not in record["epochs"][0]:
+        return
+    run_faults = sum(e["minor_faults"] for e in record["epochs"]) / steps
+    run_sys = sum(e["cpu_sys_s"] for e in record["epochs"]) / steps
+    n = len(plain["time_s"])
+    print(f"  {name}: per training step, bench run {run_faults:.0f} page faults, {run_sys * 1e3:.1f} ms system time; "
+          f"plain {plain['minor_faults'] / n:.0f}, {plain['cpu_sys_s'] / n * 1e3:.1f} ms", file=sys.stderr, flush=True)
+
+
+def _checked(proc: subprocess.CompletedProcess | subprocess.Popen, what: str, stderr: str) -> None:
+    if proc.returncode != 0:
+        sys.exit(f"{what} failed ({proc.returncode}): {stderr.strip()[-600:]}")
+
+
+def one_after_the_other(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str,
+                        order: tuple[str, str]) -> dict[str, tuple[np.ndarray, str]]:
+    """The two processes of a case-round, each run to the end before the other starts."""
+    out = {}
+    for which in order:
+        if which == "run":
+            proc = subprocess.run(bench_run_cmd(args, backend, cell, tmp, name), cwd=ROOT, capture_output=True, text=True)
+            _checked(proc, "bench run", proc.stderr)
+            record = bench_run_record(tmp, name, backend, cell)
+            out[which] = (derive.timed_steps(record), record["data"]["fingerprint"])
+        else:
+            proc = subprocess.run(plain_cmd(args, backend, cell), cwd=ROOT, capture_output=True, text=True,
+                                  env=plain_env(args), start_new_session="session" in args.plain_like)
+            _checked(proc, "plain worker", proc.stderr)
+            out[which] = read_plain(proc.stdout)
+    return out
+
+
+def in_turn(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str,
+            order: tuple[str, str]) -> dict[str, tuple[np.ndarray, str]]:
+    """The two processes of a case-round started together and run in turn, ``--lockstep`` seconds each
+    (scripts/lockstep.py). The plain worker trains until the bench run job has ended, and only its steps
+    that started while the job trained are kept, so both sides' steps come from the same stretch of time;
+    steps a pause fell into are dropped from both."""
+    logs = {which: (tmp / f"{name}-{which}.out", tmp / f"{name}-{which}.err") for which in order}
+    procs: dict[str, subprocess.Popen] = {}
+    handles = []
+    try:
+        for which in order:
+            stdout, stderr = (open(path, "w", encoding="utf-8") for path in logs[which])
+            handles += [stdout, stderr]
+            if which == "run":
+                procs[which] = subprocess.Popen(bench_run_cmd(args, backend, cell, tmp, name), cwd=ROOT,
+                                                stdout=stdout, stderr=stderr, text=True)
+            else:
+                procs[which] = subprocess.Popen(plain_cmd(args, backend, cell) + ["--until-stopped"], cwd=ROOT,
+                                                stdout=stdout, stderr=stderr, text=True, env=plain_env(args),
+                                                start_new_session="session" in args.plain_like)
+            signal_tree(procs[which].pid, signal.SIGSTOP)  # no head start: run_in_turn starts them in turn
+
+        def stop_plain(ended: subprocess.Popen) -> None:
+            if ended is procs["run"] and procs["plain"].poll() is None:
+                os.kill(procs["plain"].pid, signal.SIGUSR1)  # handled when its turn comes
+
+        run_in_turn([procs[w] for w in order], args.lockstep, on_exit=stop_plain)
+    finally:
+        for handle in handles:
+            handle.close()
+    for which, proc in procs.items():
+        _checked(proc, "bench run" if which == "run" else "plain worker", logs[which][1].read_text())
+    record = bench_run_record(tmp, name, backend, cell)
+    print_usage(name, record, logs["plain"][0].read_text())
+    sides = {"run": (derive.timed_steps(record), record["data"]["fingerprint"]),
+             "plain": read_plain(logs["plain"][0].read_text(), training_window(record))}
+    return {which: (t[~np.asarray(paused_steps(t, args.lockstep), dtype=bool)], fp) for which, (t, fp) in sides.items()}
 
 
 def main() -> int:
@@ -131,8 +250,11 @@ def main() -> int:
                     help="re-analyse a file written by --out instead of running anything")
     ap.add_argument("--plain-like", type=plain_like, default=(), metavar="session,calibration",
                     help="diagnostic: give the plain worker these conditions of bench run's worker (see above)")
+    ap.add_argument("--lockstep", type=positive_seconds, default=None, metavar="SECONDS",
+                    help="run the two processes of a case-round together, in turn, SECONDS each (see above)")
     ap.add_argument("--plain-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--until-stopped", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plain_worker:
         plain_worker(args)
@@ -168,6 +290,16 @@ Samples = dict[tuple[str, str], list[tuple[np.ndarray, str]]]
 PLAIN_LIKE = ("session", "calibration")
 
 
+def positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"--lockstep takes a time slice in seconds greater than 0, not {value!r}")
+    return seconds
+
+
 def plain_like(value: str) -> tuple[str, ...]:
     try:
         return tuple(choose("condition", [value], PLAIN_LIKE, ()))
@@ -176,7 +308,8 @@ def plain_like(value: str) -> tuple[str, ...]:
 
 
 def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:
-    print(f"run_vs_plain: {args.rounds} rounds x (bench run, plain) per case, alternating order; {args.threads} "
+    schedule = f"run in turn, {args.lockstep:g} s slices" if args.lockstep else "one after the other"
+    print(f"run_vs_plain: {args.rounds} rounds x (bench run, plain) per case ({schedule}), alternating order; {args.threads} "
           f"thread(s); plain worker like bench run's in: {', '.join(args.plain_like) or 'nothing else'}; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
     cases = [(b, c) for b in args.backends.split(",") for c in args.cells.split(",")]
@@ -187,12 +320,10 @@ def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:
         for r in range(args.rounds):
             for backend, cell in cases:
                 order = ("run", "plain") if r % 2 == 0 else ("plain", "run")
-                for which in order:
-                    if which == "run":
-                        t, fp = bench_run_job(args, backend, cell, Path(tmp), f"{backend}-{cell}-{r}")
-                    else:
-                        t, fp = plain_job(args, backend, cell)
-                    (ours if which == "run" else plain)[(backend, cell)].append((t, fp))
+                pair = (in_turn if args.lockstep else one_after_the_other)(
+                    args, backend, cell, Path(tmp), f"{backend}-{cell}-{r}", order)
+                ours[(backend, cell)].append(pair["run"])
+                plain[(backend, cell)].append(pair["plain"])
             print(f"  round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     return ours, plain
 

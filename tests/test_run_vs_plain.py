@@ -45,10 +45,36 @@ def test_too_few_rounds_for_the_noise_is_not_resolved(tmp_path):
 
 
 def test_plain_like_names_bench_runs_worker_conditions():
-    spec = importlib.util.spec_from_file_location("run_vs_plain", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script()
     assert module.plain_like("session, calibration") == ("session", "calibration")
     assert module.plain_like("") == ()
     with pytest.raises(argparse.ArgumentTypeError, match="unknown condition 'gpu'; valid conditions: session, calibration"):
         module.plain_like("session,gpu")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("run_vs_plain", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lockstep_keeps_only_the_plain_steps_taken_while_the_job_trained():
+    module = load_script()
+    record = {"epochs": [{"start_time": 100.0, "train_s": 4.0}, {"start_time": 105.0, "train_s": 3.0}]}
+    assert module.training_window(record) == (100.0, 108.0)
+    # Twelve full steps a second apart from t=93, then a partial batch: warm-up (the first 5) and the
+    # partial batch are never samples; the window keeps those that started in [100, 108).
+    out = {"fingerprint": "f", "time_s": [0.1 + k / 100 for k in range(13)], "sizes": [128] * 12 + [3],
+           "start_unix": [93.0 + k for k in range(13)]}
+    times, fp = module.read_plain(json.dumps(out), module.training_window(record))
+    assert fp == "f" and list(np.round(times, 2)) == [0.17, 0.18, 0.19, 0.2, 0.21]
+    assert len(module.read_plain(json.dumps(out))[0]) == 7  # no window: every timed step
+
+
+def test_lockstep_slice_must_be_positive():
+    module = load_script()
+    assert module.positive_seconds("0.5") == 0.5
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(argparse.ArgumentTypeError, match="greater than 0"):
+            module.positive_seconds(bad)

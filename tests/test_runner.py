@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+from harness.environment import worker_env
 from harness.progress import LineProgress
 from harness.records import read_record
 from harness.runner import RunConfig, start
@@ -54,6 +55,11 @@ def test_every_backend_gets_the_same_batches_and_records_validate(tmp_path, test
     assert [e["epoch"] for e in r["epochs"]] == [1, 2]
     assert r["test"]["acc"] >= 0 and r["calibration"]["start_s"] and r["calibration"]["end_s"]
     assert r["environment"]["threads"] == 1 and r["startup_s"] > 0 and r["peak_rss_mb"] > 0
+    # The worker started with the fixed allocator settings, and says so.
+    assert r["environment"]["glibc_tunables"] == worker_env(1, {})["GLIBC_TUNABLES"]
+    first, second = r["epochs"]
+    assert first["start_time"] + first["train_s"] <= second["start_time"]
+    assert all(e["cpu_user_s"] > 0 and e["cpu_sys_s"] >= 0 and e["minor_faults"] >= 0 for e in r["epochs"])
     assert not (run.path / "data.npz").exists()  # prepared arrays removed once every job is ok
     entries = json.loads((run.path / "manifest.json").read_text())["jobs"]
     # The runner's own CPU while each job ran is recorded (the worker's CPU is not part of it).
