@@ -3,7 +3,7 @@
     .venv/bin/python scripts/run_vs_plain.py [--data SRC] [--cells lstm,gru,simplernn] [--backends keras,torch]
                                              [--rounds 3] [--train-limit 6400] [--threads 2] [--out FILE.json]
                                              [--lockstep SECONDS] [--plain-like session,calibration]
-    .venv/bin/python scripts/run_vs_plain.py --from FILE.json     # re-analyse saved samples, run nothing
+    .venv/bin/python scripts/run_vs_plain.py --from FILE.json ...  # re-analyse saved samples, run nothing
 
 Target (issue 4): each backend's median step time inside `bench run` within 5% of the same backend's step time
 in plain hand-written code (the plain code of scripts/bench_step.py, the parity issue's benchmark).
@@ -246,8 +246,8 @@ def main() -> int:
     ap.add_argument("--test-limit", type=int, default=128, help="test reviews evaluated at the end (not timed here)")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="default: all cores, as bench run")
     ap.add_argument("--out", type=Path, default=None, help="also write every process's timed steps here (JSON)")
-    ap.add_argument("--from", dest="load", type=Path, default=None,
-                    help="re-analyse a file written by --out instead of running anything")
+    ap.add_argument("--from", dest="load", type=Path, nargs="+", default=None, metavar="FILE",
+                    help="re-analyse files written by --out (their rounds pooled per case) instead of running anything")
     ap.add_argument("--plain-like", type=plain_like, default=(), metavar="session,calibration",
                     help="diagnostic: give the plain worker these conditions of bench run's worker (see above)")
     ap.add_argument("--lockstep", type=positive_seconds, default=None, metavar="SECONDS",
@@ -328,15 +328,17 @@ def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:
     return ours, plain
 
 
-def load(path: Path) -> tuple[Samples, Samples]:
-    """The samples of an --out file (files written before fingerprints were saved: data checked at run time)."""
+def load(paths: list[Path]) -> tuple[Samples, Samples]:
+    """The samples of --out files, each case's rounds from every file in turn (files written before
+    fingerprints were saved: data checked at run time)."""
     ours: Samples = {}
     plain: Samples = {}
-    for key, case in json.loads(path.read_text()).items():
-        backend, cell = key.split("-", 1)
-        fp = case.get("fingerprint", "checked when measured")
-        ours[(backend, cell)] = [(np.asarray(t), fp) for t in case["bench_run_s"]]
-        plain[(backend, cell)] = [(np.asarray(t), fp) for t in case["plain_s"]]
+    for path in paths:
+        for key, case in json.loads(path.read_text()).items():
+            backend, cell = key.split("-", 1)
+            fp = case.get("fingerprint", "checked when measured")
+            ours.setdefault((backend, cell), []).extend((np.asarray(t), fp) for t in case["bench_run_s"])
+            plain.setdefault((backend, cell), []).extend((np.asarray(t), fp) for t in case["plain_s"])
     return ours, plain
 
 

@@ -78,3 +78,12 @@ def test_lockstep_slice_must_be_positive():
     for bad in ("0", "-1", "soon"):
         with pytest.raises(argparse.ArgumentTypeError, match="greater than 0"):
             module.positive_seconds(bad)
+
+
+def test_several_saved_files_pool_their_rounds(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--from", str(saved(first, 1.0, 0.01, rounds=3)),
+                           str(saved(second, 1.0, 0.01, rounds=4))], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "pooled all: geometric mean of 7 case-round ratios" in proc.stdout
