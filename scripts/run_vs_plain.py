@@ -31,8 +31,9 @@ only honest way to include what `bench run` does around a step; their noise is w
 each while the other is stopped (scripts/lockstep.py), so that both see the same minutes of the machine;
 steps a pause fell into (timed at SECONDS or more) are dropped from both. On this VM, whose speed changes
 from one stretch of seconds to minutes to the next, that removes most of the between-process noise of
-running them one after the other. Make SECONDS several times the longest step (2 s for steps of 0.1-0.4 s
-drops about one step in ten).
+running them one after the other. Make SECONDS several times the longest step: the README's series used
+0.5 s for SimpleRNN (steps of about 0.1 s) and 1.5 s for LSTM and GRU (0.15-0.3 s). The per-round fault and
+system-time line printed under --lockstep shows costs outside the computation on each side.
 
 ``--plain-like session,calibration`` (a diagnostic) gives the plain worker some of bench run's worker
 conditions, to find which one costs when a case is above 1: ``session``, its own session, as the runner

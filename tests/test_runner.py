@@ -59,7 +59,8 @@ def test_every_backend_gets_the_same_batches_and_records_validate(tmp_path, test
     assert r["environment"]["glibc_tunables"] == worker_env(1, {})["GLIBC_TUNABLES"]
     first, second = r["epochs"]
     assert first["start_time"] + first["train_s"] <= second["start_time"]
-    assert all(e["cpu_user_s"] > 0 and e["cpu_sys_s"] >= 0 and e["minor_faults"] >= 0 for e in r["epochs"])
+    # CPU times are counted in clock ticks: a tiny epoch may show 0, never less.
+    assert all(e["cpu_user_s"] >= 0 and e["cpu_sys_s"] >= 0 and e["minor_faults"] >= 0 for e in r["epochs"])
     assert not (run.path / "data.npz").exists()  # prepared arrays removed once every job is ok
     entries = json.loads((run.path / "manifest.json").read_text())["jobs"]
     # The runner's own CPU while each job ran is recorded (the worker's CPU is not part of it).
