@@ -123,8 +123,8 @@ def peak_rss_mb() -> float:
 #: own adaptive rule ends at (it raises the mmap threshold to the size of each freed mmapped chunk, up to
 #: 32 MiB on 64-bit, and sets the trim threshold to twice that). Left adaptive, a step's cost depended on
 #: what the process had freed before training: a worker that had not freed a large enough chunk handed
-#: the step's tensors back to the kernel after every step and faulted them in again (README, "The same
-#: backends inside bench run", has the page-fault counts).
+#: the step's tensors back to the kernel after every step and faulted them in again (README, "`bench run`
+#: against the same plain code", has the page-fault counts).
 MALLOC_TUNABLES = {"glibc.malloc.mmap_threshold": str(32 << 20), "glibc.malloc.trim_threshold": str(64 << 20)}
 
 

@@ -150,9 +150,13 @@ def plain_env(args: argparse.Namespace) -> dict[str, str]:
     return {**os.environ, **worker_env(args.threads)}
 
 
-def read_plain(stdout: str, window: tuple[float, float] | None = None) -> tuple[np.ndarray, str]:
+def plain_output(stdout: str) -> dict:
+    """What a plain worker printed: its last line, JSON."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def read_plain(out: dict, window: tuple[float, float] | None = None) -> tuple[np.ndarray, str]:
     """The plain worker's timed steps; with ``window``, only those that started inside it."""
-    out = json.loads(stdout.strip().splitlines()[-1])
     full = max(out["sizes"])
     low, high = window or (-np.inf, np.inf)
     # The worker's rule (harness.derive.timed_steps): warm-up steps and partial batches are not timed samples.
@@ -161,10 +165,14 @@ def read_plain(stdout: str, window: tuple[float, float] | None = None) -> tuple[
     return np.asarray(times), out["fingerprint"]
 
 
-def print_usage(name: str, record: dict, plain_stdout: str) -> None:
+def read_run(record: dict) -> tuple[np.ndarray, str]:
+    """The bench run job's timed steps."""
+    return derive.timed_steps(record), record["data"]["fingerprint"]
+
+
+def print_usage(name: str, record: dict, plain: dict) -> None:
     """Page faults and system time per training step on each side: where a cost outside the computation
     would show (memory handed back to the kernel and faulted in again every step)."""
-    plain = json.loads(plain_stdout.strip().splitlines()[-1])
     steps = len(record["steps"]["time_s"])
     if "minor_faults" not in record["epochs"][0]:
         return
@@ -175,9 +183,20 @@ def print_usage(name: str, record: dict, plain_stdout: str) -> None:
           f"plain {plain['minor_faults'] / n:.0f}, {plain['cpu_sys_s'] / n * 1e3:.1f} ms", file=sys.stderr, flush=True)
 
 
-def _checked(proc: subprocess.CompletedProcess | subprocess.Popen, what: str, stderr: str) -> None:
-    if proc.returncode != 0:
-        sys.exit(f"{what} failed ({proc.returncode}): {stderr.strip()[-600:]}")
+SIDES = {"run": "bench run", "plain": "plain worker"}
+
+
+def launch(args: argparse.Namespace, which: str, backend: str, cell: str, tmp: Path, name: str) -> tuple[list[str], dict]:
+    """One side's command line and the process options it starts with (besides its output streams)."""
+    if which == "run":
+        return bench_run_cmd(args, backend, cell, tmp, name), {"cwd": ROOT, "text": True}
+    return plain_cmd(args, backend, cell), {"cwd": ROOT, "text": True, "env": plain_env(args),
+                                            "start_new_session": "session" in args.plain_like}
+
+
+def _checked(which: str, returncode: int, stderr: str) -> None:
+    if returncode != 0:
+        sys.exit(f"{SIDES[which]} failed ({returncode}): {stderr.strip()[-600:]}")
 
 
 def one_after_the_other(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str,
@@ -185,16 +204,11 @@ def one_after_the_other(args: argparse.Namespace, backend: str, cell: str, tmp: 
     """The two processes of a case-round, each run to the end before the other starts."""
     out = {}
     for which in order:
-        if which == "run":
-            proc = subprocess.run(bench_run_cmd(args, backend, cell, tmp, name), cwd=ROOT, capture_output=True, text=True)
-            _checked(proc, "bench run", proc.stderr)
-            record = bench_run_record(tmp, name, backend, cell)
-            out[which] = (derive.timed_steps(record), record["data"]["fingerprint"])
-        else:
-            proc = subprocess.run(plain_cmd(args, backend, cell), cwd=ROOT, capture_output=True, text=True,
-                                  env=plain_env(args), start_new_session="session" in args.plain_like)
-            _checked(proc, "plain worker", proc.stderr)
-            out[which] = read_plain(proc.stdout)
+        cmd, options = launch(args, which, backend, cell, tmp, name)
+        proc = subprocess.run(cmd, capture_output=True, **options)
+        _checked(which, proc.returncode, proc.stderr)
+        out[which] = (read_run(bench_run_record(tmp, name, backend, cell)) if which == "run"
+                      else read_plain(plain_output(proc.stdout)))
     return out
 
 
@@ -211,13 +225,10 @@ def in_turn(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: 
         for which in order:
             stdout, stderr = (open(path, "w", encoding="utf-8") for path in logs[which])
             handles += [stdout, stderr]
-            if which == "run":
-                procs[which] = subprocess.Popen(bench_run_cmd(args, backend, cell, tmp, name), cwd=ROOT,
-                                                stdout=stdout, stderr=stderr, text=True)
-            else:
-                procs[which] = subprocess.Popen(plain_cmd(args, backend, cell) + ["--until-stopped"], cwd=ROOT,
-                                                stdout=stdout, stderr=stderr, text=True, env=plain_env(args),
-                                                start_new_session="session" in args.plain_like)
+            cmd, options = launch(args, which, backend, cell, tmp, name)
+            if which == "plain":
+                cmd = cmd + ["--until-stopped"]
+            procs[which] = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, **options)
             signal_tree(procs[which].pid, signal.SIGSTOP)  # no head start: run_in_turn starts them in turn
 
         def stop_plain(ended: subprocess.Popen) -> None:
@@ -229,11 +240,11 @@ def in_turn(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: 
         for handle in handles:
             handle.close()
     for which, proc in procs.items():
-        _checked(proc, "bench run" if which == "run" else "plain worker", logs[which][1].read_text())
+        _checked(which, proc.returncode, logs[which][1].read_text())
     record = bench_run_record(tmp, name, backend, cell)
-    print_usage(name, record, logs["plain"][0].read_text())
-    sides = {"run": (derive.timed_steps(record), record["data"]["fingerprint"]),
-             "plain": read_plain(logs["plain"][0].read_text(), training_window(record))}
+    plain = plain_output(logs["plain"][0].read_text())
+    print_usage(name, record, plain)
+    sides = {"run": read_run(record), "plain": read_plain(plain, training_window(record))}
     return {which: (t[~np.asarray(paused_steps(t, args.lockstep), dtype=bool)], fp) for which, (t, fp) in sides.items()}
 
 

@@ -67,9 +67,9 @@ def test_lockstep_keeps_only_the_plain_steps_taken_while_the_job_trained():
     # partial batch are never samples; the window keeps those that started in [100, 108).
     out = {"fingerprint": "f", "time_s": [0.1 + k / 100 for k in range(13)], "sizes": [128] * 12 + [3],
            "start_unix": [93.0 + k for k in range(13)]}
-    times, fp = module.read_plain(json.dumps(out), module.training_window(record))
+    times, fp = module.read_plain(module.plain_output(json.dumps(out)), module.training_window(record))
     assert fp == "f" and list(np.round(times, 2)) == [0.17, 0.18, 0.19, 0.2, 0.21]
-    assert len(module.read_plain(json.dumps(out))[0]) == 7  # no window: every timed step
+    assert len(module.read_plain(module.plain_output(json.dumps(out)))[0]) == 7  # no window: every timed step
 
 
 def test_lockstep_slice_must_be_positive():
