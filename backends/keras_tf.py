@@ -126,7 +126,9 @@ class KerasBackend(Backend):
     # -- inference ---------------------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> StepResult:
         self._activate()
-        logs = self._model.evaluate(x, np.asarray(y, dtype=self.dtype), batch_size=batch_size, verbose=0, return_dict=True)
+        logs = self._model.evaluate(
+            x, np.asarray(y, dtype=self.dtype), batch_size=batch_size, verbose=0, return_dict=True
+        )
         return StepResult(float(logs["loss"]), float(logs["accuracy"]))
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -124,11 +124,7 @@ class TorchBackend(Backend):
 
     def gradients(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         self._backward(x, y)
-        grads = {
-            name: p.grad.detach().numpy().copy()
-            for name, p in self._net.named_parameters()
-            if p.grad is not None
-        }
+        grads = {name: p.grad.detach().numpy().copy() for name, p in self._net.named_parameters() if p.grad is not None}
         self._optimizer.zero_grad(set_to_none=True)
         return torch_layout.from_torch(self.spec, grads, gradient=True)
 

@@ -70,5 +70,7 @@ def ensure_writable_dir(path: str | Path, what: str = "folder") -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise BenchError(f"{what} {p} is not writable ({err.strerror or err}); choose another with the option or fix its permissions") from None
+        raise BenchError(
+            f"{what} {p} is not writable ({err.strerror or err}); choose another with the option or fix its permissions"
+        ) from None
     return p

@@ -50,8 +50,9 @@ def to_pytest_benchmark(run_dir: Path) -> dict[str, Any]:
     return {
         "machine_info": machine_info(jobs, side.name),
         "commit_info": commit_info(jobs),
-        "benchmarks": [benchmark(backend, cell, [j for j in jobs if j.group == (backend, cell)])
-                       for backend, cell in groups],
+        "benchmarks": [
+            benchmark(backend, cell, [j for j in jobs if j.group == (backend, cell)]) for backend, cell in groups
+        ],
         "datetime": manifest.get("updated_at") or manifest.get("created_at"),
         "version": PYTEST_BENCHMARK_FORMAT_VERSION,
     }
@@ -127,7 +128,7 @@ def _quartiles(ordered: Sequence[float]) -> tuple[float, float]:
     if n == 1:
         return ordered[0], ordered[0]
     if n % 2 == 0:  # method 2: medians of the lower and upper halves
-        return statistics.median(ordered[: n // 2]), statistics.median(ordered[n // 2:])
+        return statistics.median(ordered[: n // 2]), statistics.median(ordered[n // 2 :])
     k, r = divmod(n, 4)  # method 3
     if r == 1:
         return (0.25 * ordered[k - 1] + 0.75 * ordered[k], 0.75 * ordered[3 * k] + 0.25 * ordered[3 * k + 1])

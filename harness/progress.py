@@ -77,7 +77,9 @@ class LiveProgress:
         c = self.clock
         where = f"epoch {c.epoch}/{c.epochs} step {c.step}/{c.steps_per_epoch}" if c.epochs else "starting"
         metrics = f" loss {c.loss:.4f} acc {c.acc:.3f}" if c.loss is not None else ""
-        return Text(f"job {self.k}/{self.total} {self.label}: {where}{metrics}  ETA job {_fmt_eta(c.eta())}", style="cyan")
+        return Text(
+            f"job {self.k}/{self.total} {self.label}: {where}{metrics}  ETA job {_fmt_eta(c.eta())}", style="cyan"
+        )
 
     def job_started(self, k: int, total: int, label: str) -> None:
         self.k, self.total, self.label = k, total, label

@@ -50,7 +50,14 @@ JOB_KIND = "rnn-bench/job"
 RUN_KIND = "rnn-bench/run"
 STATUSES = ("ok", "failed", "timeout", "interrupted")
 #: Per-step columns and the element kind each holds ("num?" allows null: a NaN loss is stored as null).
-STEP_COLUMNS: dict[str, str] = {"epoch": "int", "time_s": "num", "size": "int", "loss": "num?", "acc": "num", "warmup": "bool"}
+STEP_COLUMNS: dict[str, str] = {
+    "epoch": "int",
+    "time_s": "num",
+    "size": "int",
+    "loss": "num?",
+    "acc": "num",
+    "warmup": "bool",
+}
 
 _num = {"type": "number"}
 _num_or_null = {"type": ["number", "null"]}
@@ -63,7 +70,17 @@ def _array(items: dict) -> dict:
 
 _EPOCH = {
     "type": "object",
-    "required": ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_s", "eval_s", "step_s", "overhead_s"],
+    "required": [
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "train_s",
+        "eval_s",
+        "step_s",
+        "overhead_s",
+    ],
     "properties": {
         "epoch": {"type": "integer", "minimum": 1},
         "train_loss": _num_or_null,
@@ -94,10 +111,35 @@ RECORD_SCHEMA: dict[str, Any] = {
     "title": "rnn-bench job record",
     "type": "object",
     "required": [
-        "kind", "schema_version", "job_id", "run", "status", "error", "backend", "cell", "seed", "mode",
-        "spec", "spec_hash", "data", "weights_fingerprint", "batch_order_hash", "params", "epochs", "steps",
-        "test", "target_acc", "time_to_acc_s", "samples_per_s", "first_step_s", "startup_s", "peak_rss_mb",
-        "calibration", "load", "environment", "runtime",
+        "kind",
+        "schema_version",
+        "job_id",
+        "run",
+        "status",
+        "error",
+        "backend",
+        "cell",
+        "seed",
+        "mode",
+        "spec",
+        "spec_hash",
+        "data",
+        "weights_fingerprint",
+        "batch_order_hash",
+        "params",
+        "epochs",
+        "steps",
+        "test",
+        "target_acc",
+        "time_to_acc_s",
+        "samples_per_s",
+        "first_step_s",
+        "startup_s",
+        "peak_rss_mb",
+        "calibration",
+        "load",
+        "environment",
+        "runtime",
     ],
     "properties": {
         "kind": {"const": JOB_KIND},
@@ -163,8 +205,19 @@ RECORD_SCHEMA: dict[str, Any] = {
         },
         "environment": {
             "type": "object",
-            "required": ["python", "frameworks", "cpu_model", "cores", "threads", "os", "hostname",
-                         "git_commit", "git_dirty", "started_at", "command"],
+            "required": [
+                "python",
+                "frameworks",
+                "cpu_model",
+                "cores",
+                "threads",
+                "os",
+                "hostname",
+                "git_commit",
+                "git_dirty",
+                "started_at",
+                "command",
+            ],
         },
         "runtime": {"type": "object"},
     },
@@ -225,7 +278,9 @@ def read_json(path: str | Path, what: str) -> Any:
     except (OSError, UnicodeDecodeError) as err:
         raise BenchError(f"cannot read {what} {p}: {err}") from None
     except json.JSONDecodeError as err:
-        raise BenchError(f"{what} {p} is not valid JSON ({err.msg} at line {err.lineno}); it may be truncated: rerun the job (bench run --resume)") from None
+        raise BenchError(
+            f"{what} {p} is not valid JSON ({err.msg} at line {err.lineno}); it may be truncated: rerun the job (bench run --resume)"
+        ) from None
 
 
 def read_record(path: str | Path) -> dict[str, Any]:

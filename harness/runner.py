@@ -87,8 +87,14 @@ class Run:
     def job_entry(self, job_id: str) -> dict[str, Any]:
         return next(j for j in self.manifest["jobs"] if j["job_id"] == job_id)
 
-    def set_status(self, job_id: str, status: str, error: str | None = None, wall_s: float | None = None,
-                   runner_cpu_s: float | None = None) -> None:
+    def set_status(
+        self,
+        job_id: str,
+        status: str,
+        error: str | None = None,
+        wall_s: float | None = None,
+        runner_cpu_s: float | None = None,
+    ) -> None:
         entry = self.job_entry(job_id)
         entry.update(status=status, error=error, wall_s=wall_s, runner_cpu_s=runner_cpu_s)
         self.save()
@@ -113,7 +119,9 @@ def create_run(config: RunConfig, data_info: dict[str, Any]) -> Run:
     name = config.name or default_run_name()
     path = results / name
     if (path / "manifest.json").exists():
-        raise BenchError(f"run {name!r} already exists in {results}; resume it with --resume {name} or pick another --name")
+        raise BenchError(
+            f"run {name!r} already exists in {results}; resume it with --resume {name} or pick another --name"
+        )
     jobs = plan(config.backends, config.cells, config.seeds, config.mode)
     manifest = {
         "kind": RUN_KIND,
@@ -123,8 +131,12 @@ def create_run(config: RunConfig, data_info: dict[str, Any]) -> Run:
         "updated_at": _now(),
         "command": config.command,
         "spec": config.spec.to_dict(),
-        "matrix": {"backends": list(config.backends), "cells": list(config.cells),
-                   "seeds": list(config.seeds), "mode": config.mode},
+        "matrix": {
+            "backends": list(config.backends),
+            "cells": list(config.cells),
+            "seeds": list(config.seeds),
+            "mode": config.mode,
+        },
         "data": data_info,
         "data_request": {"data": config.data, "train_limit": config.train_limit, "test_limit": config.test_limit},
         "threads": config.threads,
@@ -132,8 +144,17 @@ def create_run(config: RunConfig, data_info: dict[str, Any]) -> Run:
         "timeout_s": config.timeout_s,
         "backend_extra": dict(config.backend_extra),
         "jobs": [
-            {"job_id": j.job_id, "backend": j.backend, "cell": j.cell, "seed": j.seed, "status": "pending",
-             "record": f"jobs/{j.job_id}.json", "error": None, "wall_s": None, "runner_cpu_s": None}
+            {
+                "job_id": j.job_id,
+                "backend": j.backend,
+                "cell": j.cell,
+                "seed": j.seed,
+                "status": "pending",
+                "record": f"jobs/{j.job_id}.json",
+                "error": None,
+                "wall_s": None,
+                "runner_cpu_s": None,
+            }
             for j in jobs
         ],
     }
@@ -189,7 +210,11 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.worker", str(task_path)],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
             # Its own session: Ctrl-C reaches only the runner, which then stops the job in order.
             start_new_session=True,
         )
@@ -208,7 +233,7 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
                     break
                 if line.startswith(EVENT_PREFIX):
                     try:
-                        on_event(json.loads(line[len(EVENT_PREFIX):]))
+                        on_event(json.loads(line[len(EVENT_PREFIX) :]))
                     except ValueError:
                         pass
                 elif line:
@@ -252,8 +277,10 @@ def _summary(record: dict[str, Any], wall: float) -> str:
     steps = stats.summarize(derive.timed_steps(record))
     best = max((e["val_acc"] for e in record["epochs"]), default=float("nan"))
     busy = " [machine was busy: timings suspect]" if record["load"]["busy"] else ""
-    return (f"test_acc {record['test']['acc']:.4f}, best val_acc {best:.4f}, "
-            f"median step {steps.median * 1000:.1f} ms, {wall:.0f} s{busy}")
+    return (
+        f"test_acc {record['test']['acc']:.4f}, best val_acc {best:.4f}, "
+        f"median step {steps.median * 1000:.1f} ms, {wall:.0f} s{busy}"
+    )
 
 
 def execute(run: Run, tasks: Sequence[Task], progress: Progress, timeout_s: float | None) -> dict[str, str]:
@@ -273,8 +300,9 @@ def execute(run: Run, tasks: Sequence[Task], progress: Progress, timeout_s: floa
                 run.set_status(job.job_id, "interrupted", "interrupted by Ctrl-C")
                 progress.job_finished(label, "interrupted", "interrupted by Ctrl-C")
                 raise
-            run.set_status(job.job_id, outcome.status, outcome.error, round(outcome.wall_s, 3),
-                           round(outcome.runner_cpu_s, 3))
+            run.set_status(
+                job.job_id, outcome.status, outcome.error, round(outcome.wall_s, 3), round(outcome.runner_cpu_s, 3)
+            )
             statuses[job.job_id] = outcome.status
             progress.job_finished(label, outcome.status, outcome.summary)
     finally:
@@ -321,18 +349,30 @@ def make_tasks(run: Run, jobs: Sequence[Job], config: RunConfig, data_path: Path
     ]
 
 
-def start(config: RunConfig, progress_factory: Callable[[], Progress], resume: str | None = None) -> tuple[Run, dict[str, str]]:
+def start(
+    config: RunConfig, progress_factory: Callable[[], Progress], resume: str | None = None
+) -> tuple[Run, dict[str, str]]:
     """Create (or reopen with ``resume``) a run, then execute the jobs it still needs."""
     if resume:
         run = open_run(config.results, resume)
         m = run.manifest
         req = m.get("data_request", {})
         config = RunConfig(
-            spec=Spec.from_dict(m["spec"]), backends=tuple(m["matrix"]["backends"]), cells=tuple(m["matrix"]["cells"]),
-            seeds=tuple(m["matrix"]["seeds"]), mode=m["matrix"]["mode"], data=req.get("data"),
-            threads=config.threads, target_acc=float(m["target_acc"]), results=run.path.parent, name=run.name,
-            train_limit=req.get("train_limit"), test_limit=req.get("test_limit"), timeout_s=config.timeout_s,
-            command=m["command"], backend_extra=dict(m.get("backend_extra", {})),
+            spec=Spec.from_dict(m["spec"]),
+            backends=tuple(m["matrix"]["backends"]),
+            cells=tuple(m["matrix"]["cells"]),
+            seeds=tuple(m["matrix"]["seeds"]),
+            mode=m["matrix"]["mode"],
+            data=req.get("data"),
+            threads=config.threads,
+            target_acc=float(m["target_acc"]),
+            results=run.path.parent,
+            name=run.name,
+            train_limit=req.get("train_limit"),
+            test_limit=req.get("test_limit"),
+            timeout_s=config.timeout_s,
+            command=m["command"],
+            backend_extra=dict(m.get("backend_extra", {})),
         )
         todo = [job for job in run.jobs() if not run.finished_ok(job)]
         if not todo:
@@ -354,4 +394,3 @@ def start(config: RunConfig, progress_factory: Callable[[], Progress], resume: s
     if all(run.finished_ok(job) for job in run.jobs()):
         data_path.unlink(missing_ok=True)  # prepared arrays are only needed to resume
     return run, statuses
-

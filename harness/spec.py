@@ -82,9 +82,7 @@ class Spec:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise BenchError(
-                f"unknown spec field(s): {', '.join(unknown)}; valid fields: {', '.join(known)}"
-            )
+            raise BenchError(f"unknown spec field(s): {', '.join(unknown)}; valid fields: {', '.join(known)}")
         values = (base or cls()).to_dict()
         for key, value in data.items():
             values[key] = _coerce(key, known[key].type, value)

@@ -342,10 +342,35 @@ def speed_verdict(
     scale_b = _positive(baseline_scale) if normalised else np.ones(1)
     scale_c = _positive(candidate_scale) if normalised else np.ones(1)
 
-    def result(change: Change, reason: str, ratio=math.nan, low=math.nan, high=math.nan, p=math.nan,
-               robust=(math.nan, math.nan)):
-        return SpeedVerdict(change, ratio, low, high, *robust, p, med_b, med_c, fast_b, fast_c, n_b, n_c, bm_b.size,
-                            bm_c.size, len(base), len(cand), normalised, reason)
+    def result(
+        change: Change,
+        reason: str,
+        ratio=math.nan,
+        low=math.nan,
+        high=math.nan,
+        p=math.nan,
+        robust=(math.nan, math.nan),
+    ):
+        return SpeedVerdict(
+            change,
+            ratio,
+            low,
+            high,
+            *robust,
+            p,
+            med_b,
+            med_c,
+            fast_b,
+            fast_c,
+            n_b,
+            n_c,
+            bm_b.size,
+            bm_c.size,
+            len(base),
+            len(cand),
+            normalised,
+            reason,
+        )
 
     if n_b == 0 or n_c == 0:
         return result(Change.INCONCLUSIVE, f"no timed steps ({n_b} baseline, {n_c} candidate)")
@@ -355,8 +380,12 @@ def speed_verdict(
     ratio = (fast_c / fast_b) / scale
     floor = min_mann_whitney_p(bm_b.size, bm_c.size)
     if floor >= alpha:
-        return result(Change.INCONCLUSIVE, f"{bm_b.size} vs {bm_c.size} blocks cannot reach p < {alpha:g} "
-                      f"(smallest possible p {floor:.2g}): record more steps", ratio)
+        return result(
+            Change.INCONCLUSIVE,
+            f"{bm_b.size} vs {bm_c.size} blocks cannot reach p < {alpha:g} "
+            f"(smallest possible p {floor:.2g}): record more steps",
+            ratio,
+        )
     rng = np.random.default_rng(seed)
     boot = iid_bootstrap_min(bm_c, n_resamples, rng) / iid_bootstrap_min(bm_b, n_resamples, rng)
     if normalised:
@@ -411,9 +440,10 @@ def welch(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> W
     va, vb = float(x.var(ddof=1)) / x.size, float(y.var(ddof=1)) / y.size
     se = math.sqrt(va + vb)
     if se == 0.0:
-        return Welch(int(x.size), int(y.size), mean_a, mean_b, diff, diff, diff, 1.0 if diff == 0 else 0.0,
-                     math.inf, confidence)
-    df = (va + vb) ** 2 / (va ** 2 / (x.size - 1) + vb ** 2 / (y.size - 1))
+        return Welch(
+            int(x.size), int(y.size), mean_a, mean_b, diff, diff, diff, 1.0 if diff == 0 else 0.0, math.inf, confidence
+        )
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
     p = float(2 * _sps.t.sf(abs(diff) / se, df))
     half = float(_sps.t.ppf(0.5 + confidence / 2, df)) * se
     return Welch(int(x.size), int(y.size), mean_a, mean_b, diff, diff - half, diff + half, p, float(df), confidence)

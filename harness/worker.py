@@ -52,8 +52,11 @@ def _usage_since(start: resource.struct_rusage) -> dict[str, Any]:
     """CPU time (all threads) and minor page faults of this process since ``start``: where a step's time
     went besides computing (system time and faults rise when memory goes back to the kernel every step)."""
     now = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu_user_s": now.ru_utime - start.ru_utime, "cpu_sys_s": now.ru_stime - start.ru_stime,
-            "minor_faults": now.ru_minflt - start.ru_minflt}
+    return {
+        "cpu_user_s": now.ru_utime - start.ru_utime,
+        "cpu_sys_s": now.ru_stime - start.ru_stime,
+        "minor_faults": now.ru_minflt - start.ru_minflt,
+    }
 
 
 def new_record(task: Task) -> dict[str, Any]:
@@ -189,8 +192,14 @@ def finish(task: Task, record: dict[str, Any]) -> None:
     record["load"]["end"] = sample_load()
     record["load"]["busy"] = is_busy(record["load"]["start"], record["load"]["end"])
     if record["data"] is None:  # failed before the data loaded: still a valid, self-describing record
-        record["data"] = {"source": "", "source_hash": "", "fingerprint": task.data_fingerprint,
-                          "n_train": 0, "n_val": 0, "n_test": 0}
+        record["data"] = {
+            "source": "",
+            "source_hash": "",
+            "fingerprint": task.data_fingerprint,
+            "n_train": 0,
+            "n_val": 0,
+            "n_test": 0,
+        }
     write_record(task.record_path, record)
 
 
@@ -224,8 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         finish(task, record)
     except (KeyboardInterrupt, JobTimeout):
         return code or 130
-    emit("done", status=record["status"], error=record["error"],
-         test_acc=(record["test"] or {}).get("acc"), record=task.record_path)
+    emit(
+        "done",
+        status=record["status"],
+        error=record["error"],
+        test_acc=(record["test"] or {}).get("acc"),
+        record=task.record_path,
+    )
     return code
 
 

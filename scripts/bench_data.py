@@ -31,9 +31,14 @@ def timed(spec: Spec, data: str, cache: str) -> tuple[float, float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("BENCH_DATA") or str(DEFAULT_ARCHIVE),
-                        help="aclImdb archive (default: $BENCH_DATA, else %(default)s)")
-    parser.add_argument("--repeat", type=int, default=5, help="cached loads to time; the median is reported (default 5)")
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("BENCH_DATA") or str(DEFAULT_ARCHIVE),
+        help="aclImdb archive (default: $BENCH_DATA, else %(default)s)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="cached loads to time; the median is reported (default 5)"
+    )
     args = parser.parse_args()
     spec = Spec()
     with tempfile.TemporaryDirectory(prefix="bench-data-") as cache:

@@ -52,12 +52,20 @@ def plain_keras(spec: Spec, weights: Weights | None) -> Step:
     keras.utils.set_random_seed(spec.seed)
     rnn = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[spec.cell]
     model = keras.Sequential(
-        [keras.layers.Embedding(spec.vocab_size, spec.embed_dim), rnn(spec.units), keras.layers.Dense(1, activation="sigmoid")]
+        [
+            keras.layers.Embedding(spec.vocab_size, spec.embed_dim),
+            rnn(spec.units),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
     )
     if weights is not None:  # the same start as the backend: weight values can change the work (denormals)
         model.build((None, spec.maxlen))
         model.set_weights([weights[name] for name in WEIGHT_NAMES])
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=spec.learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=spec.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
 
     def step(x, y):
         loss, acc = model.train_on_batch(x, y)
@@ -147,7 +155,7 @@ def interleaved(a: Step, b: Step, batches, warmup: int, steps: int, block: int) 
     perf = time.perf_counter
     while done < steps:
         n = min(block, steps - done)
-        for which in ((0, 1) if rnd % 2 == 0 else (1, 0)):
+        for which in (0, 1) if rnd % 2 == 0 else (1, 0):
             fn = (a, b)[which]
             for j in range(n):
                 x, y = batches[(done + j) % len(batches)]
@@ -168,8 +176,13 @@ def worker(args) -> None:
         for mode in args.modes:
             weights = initial_weights(spec) if mode == "matched" else None
             backend.build(spec, weights, mode=mode)
-            ours, plain = interleaved(backend.train_step, PLAIN[args.worker](spec, weights), batches, args.warmup, args.steps, args.block)
-            print(json.dumps({"backend": args.worker, "mode": mode, "cell": cell, "ours": ours, "plain": plain}), flush=True)
+            ours, plain = interleaved(
+                backend.train_step, PLAIN[args.worker](spec, weights), batches, args.warmup, args.steps, args.block
+            )
+            print(
+                json.dumps({"backend": args.worker, "mode": mode, "cell": cell, "ours": ours, "plain": plain}),
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -190,9 +203,13 @@ def main() -> int:
 
     passthrough = [f"--{k}={getattr(args, k)}" for k in ("steps", "warmup", "block", "threads")]
     passthrough += [f"--cells={','.join(args.cells)}", f"--modes={','.join(args.modes)}"]
-    print(f"bench_step: batch 128 x 500, vocab 10000, {args.threads} thread(s), {args.steps} timed steps per side "
-          f"(median), {args.warmup} warm-up, blocks of {args.block}; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'backend':<8} {'mode':<8} {'cell':<10} {'backend ms':>10} {'plain ms':>10} {'ratio':>7}  target <= {TARGET}")
+    print(
+        f"bench_step: batch 128 x 500, vocab 10000, {args.threads} thread(s), {args.steps} timed steps per side "
+        f"(median), {args.warmup} warm-up, blocks of {args.block}; load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'backend':<8} {'mode':<8} {'cell':<10} {'backend ms':>10} {'plain ms':>10} {'ratio':>7}  target <= {TARGET}"
+    )
     worst = 0.0
     for name in args.backends.split(","):
         cmd = [sys.executable, __file__, f"--worker={name}", *passthrough]
@@ -203,7 +220,10 @@ def main() -> int:
             ratio = ours / plain
             worst = max(worst, ratio)
             verdict = "ok" if ratio <= TARGET else "SLOWER"
-            print(f"{r['backend']:<8} {r['mode']:<8} {r['cell']:<10} {ours:10.1f} {plain:10.1f} {ratio:7.3f}  {verdict}", flush=True)
+            print(
+                f"{r['backend']:<8} {r['mode']:<8} {r['cell']:<10} {ours:10.1f} {plain:10.1f} {ratio:7.3f}  {verdict}",
+                flush=True,
+            )
         if proc.wait() != 0:
             print(f"error: the {name} worker failed (exit {proc.returncode})", file=sys.stderr)
             return 2

@@ -21,9 +21,17 @@ from pathlib import Path
 
 #: Flags that keep headless Chromium from stalling on network/background work in a sandboxed container.
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-    "--disable-dev-shm-usage", "--virtual-time-budget=10000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--disable-dev-shm-usage",
+    "--virtual-time-budget=10000",
 )
 #: (name, width, height): a desktop and a phone viewport.
 VIEWPORTS = (("desktop", 1280, 3200), ("phone", 390, 3200))
@@ -63,8 +71,12 @@ class Dom(HTMLParser):
 
 def run_chromium(chromium: str, args: list[str]) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        return subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
 
 
 def dom_problems(dom: Dom) -> list[str]:
@@ -114,13 +126,16 @@ def check(page: Path, screenshot_dir: Path, chromium: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", type=Path, help="the report's index.html")
-    parser.add_argument("--screenshot-dir", type=Path, default=None,
-                        help="where to keep the screenshots (default: beside the page)")
+    parser.add_argument(
+        "--screenshot-dir", type=Path, default=None, help="where to keep the screenshots (default: beside the page)"
+    )
     args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
-        print("error: chromium not found; install it (Debian: apt-get install -y chromium) or set CHROMIUM",
-              file=sys.stderr)
+        print(
+            "error: chromium not found; install it (Debian: apt-get install -y chromium) or set CHROMIUM",
+            file=sys.stderr,
+        )
         return 2
     if not args.page.is_file():
         print(f"error: no page at {args.page}", file=sys.stderr)

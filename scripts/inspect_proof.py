@@ -38,9 +38,12 @@ def main() -> int:
     if args.trial is not None:
         for run in runs_in_order(args.runs, f"t{args.trial:02d}-"):
             started = json.loads((run / "manifest.json").read_text())["created_at"][11:19]
-            parts = [f"{j.backend} fastest {stats.fastest_block([stats.split_blocks(j.step_s)]) * 1e3:.2f} "
-                     f"median {np.median(j.step_s) * 1e3:.2f} calibration {min(j.calibration_s) * 1e3:.1f}"
-                     for j in load_run(run).jobs if j.ok]
+            parts = [
+                f"{j.backend} fastest {stats.fastest_block([stats.split_blocks(j.step_s)]) * 1e3:.2f} "
+                f"median {np.median(j.step_s) * 1e3:.2f} calibration {min(j.calibration_s) * 1e3:.1f}"
+                for j in load_run(run).jobs
+                if j.ok
+            ]
             print(f"{run.name} {started}  " + " | ".join(parts))
         return 0
     medians: dict[str, list[float]] = {}
@@ -53,8 +56,10 @@ def main() -> int:
     for backend, values in sorted(medians.items()):
         v = np.asarray(values)
         slow = int((v > args.slow * v.min()).sum())
-        print(f"{backend}: {slow} of {v.size} identical-code jobs ran slow (median above {args.slow} x the lowest, "
-              f"{v.min() * 1e3:.1f} ms); job medians {v.min() * 1e3:.1f}-{v.max() * 1e3:.1f} ms")
+        print(
+            f"{backend}: {slow} of {v.size} identical-code jobs ran slow (median above {args.slow} x the lowest, "
+            f"{v.min() * 1e3:.1f} ms); job medians {v.min() * 1e3:.1f}-{v.max() * 1e3:.1f} ms"
+        )
     return 0
 
 

@@ -48,8 +48,9 @@ def signal_tree(pid: int, sig: int) -> None:
         pending.extend(children(current))
 
 
-def run_in_turn(procs: Sequence[subprocess.Popen], slice_s: float,
-                on_exit: Callable[[subprocess.Popen], None] | None = None) -> None:
+def run_in_turn(
+    procs: Sequence[subprocess.Popen], slice_s: float, on_exit: Callable[[subprocess.Popen], None] | None = None
+) -> None:
     """Until every process has exited, let each run alone for ``slice_s`` seconds in turn, the others
     stopped; ``on_exit(p)`` is called once for each process, after its slice, when it has exited. A
     process that has exited keeps its turn as an idle slice, so that every pause the others see lasts

@@ -57,7 +57,9 @@ def verdicts(report: dict, metric: str) -> dict[str, dict]:
 
 
 def pooled_check(baselines: list[Path], candidates: list[Path], thresholds: list[str]) -> dict:
-    args = [x for p in baselines for x in ("--baseline", str(p))] + [x for p in candidates for x in ("--candidate", str(p))]
+    args = [x for p in baselines for x in ("--baseline", str(p))] + [
+        x for p in candidates for x in ("--candidate", str(p))
+    ]
     proc = bench(["check", *args, "--format", "json", *thresholds])
     report = json.loads(proc.stdout)
     report["exit_code"] = proc.returncode
@@ -69,8 +71,13 @@ def describe(report: dict, metric: str) -> str:
     parts = []
     for key in sorted(rows):
         r = rows[key]
-        shown = (f"{1 + r['change']:.3f}" if metric == "step time" and r["change"] is not None
-                 else f"{r['baseline']:.4f}->{r['candidate']:.4f}" if r["baseline"] is not None else "-")
+        shown = (
+            f"{1 + r['change']:.3f}"
+            if metric == "step time" and r["change"] is not None
+            else f"{r['baseline']:.4f}->{r['candidate']:.4f}"
+            if r["baseline"] is not None
+            else "-"
+        )
         parts.append(f"{key} {shown} {r['verdict']}")
     return "; ".join(parts)
 
@@ -92,8 +99,11 @@ def main() -> None:
     faulty_env = {"PYTHONPATH": os.pathsep.join([str(FAULTY), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     slow_env = {**faulty_env, "RNN_BENCH_FAULT_SLOWDOWN": str(args.slowdown)}
     started = time.time()
-    print(f"prove_check: {args.trials} trials x {args.rounds} rounds of A, B, F runs ({' '.join(common)}); "
-          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"prove_check: {args.trials} trials x {args.rounds} rounds of A, B, F runs ({' '.join(common)}); "
+        f"load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
     false_alarms = improvements = caught = keras_alarms = 0
     ratios: dict[str, list[float]] = {}
@@ -119,14 +129,18 @@ def main() -> None:
         keras_alarms += rows["keras-lstm"]["verdict"] == "regression"
         print(f"  trial {t:2d}  A/A: {describe(aa, 'step time')}  |  A/F: {describe(power, 'step time')}", flush=True)
 
-    print(f"A/A: {args.trials} comparisons ({args.rounds} interleaved runs a side), {false_alarms} reported a "
-          f"regression (exit 1), {improvements} step-time rows an improvement")
+    print(
+        f"A/A: {args.trials} comparisons ({args.rounds} interleaved runs a side), {false_alarms} reported a "
+        f"regression (exit 1), {improvements} step-time rows an improvement"
+    )
     for label, table in (("interleaved", ratios), ("one run a side", single)):
         for key in sorted(table):
             v = sorted(table[key])
             print(f"  {label} {key}: A/A step-time ratio min {v[0]:.3f} median {v[len(v) // 2]:.3f} max {v[-1]:.3f}")
-    print(f"power: {caught}/{args.trials} trials with a {args.slowdown:.0%} torch slowdown reported as a regression; "
-          f"{keras_alarms} keras false alarms in those checks")
+    print(
+        f"power: {caught}/{args.trials} trials with a {args.slowdown:.0%} torch slowdown reported as a regression; "
+        f"{keras_alarms} keras false alarms in those checks"
+    )
 
     acc_caught = 0
     for i in range(args.acc_trials):

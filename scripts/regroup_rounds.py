@@ -43,24 +43,29 @@ def main() -> int:
     backends = sorted({j.backend for j in load_run(args.runs / names[0]).jobs})
     for backend in backends:
         medians = [float(np.median(s)) * 1e3 for n in same for s in side([n], backend)]
-        print(f"{backend}: per-process median step time of the {len(medians)} identical-code runs "
-              f"{min(medians):.1f}-{max(medians):.1f} ms")
+        print(
+            f"{backend}: per-process median step time of the {len(medians)} identical-code runs "
+            f"{min(medians):.1f}-{max(medians):.1f} ms"
+        )
     for k in range(1, args.max_rounds + 1):
         alarms, ratios = 0, []
         for i in range(0, len(same) - 2 * k + 1, 2 * k):
-            window = same[i:i + 2 * k]
+            window = same[i : i + 2 * k]
             for backend in backends:
                 v = stats.speed_verdict(side(window[0::2], backend), side(window[1::2], backend))
                 alarms += v.change is stats.Change.REGRESSION
                 ratios.append(v.ratio)
         caught, slow_ratios = 0, []
         for i in range(0, len(slow) - k + 1, k):
-            v = stats.speed_verdict(side(a_runs[i:i + k], "torch"), side(slow[i:i + k], "torch"))
+            v = stats.speed_verdict(side(a_runs[i : i + k], "torch"), side(slow[i : i + k], "torch"))
             caught += v.change is stats.Change.REGRESSION
             slow_ratios.append(v.ratio)
-        print(f"{k} round(s) a side: A/A {alarms} of {len(ratios)} rows a regression, ratios {min(ratios):.3f}-"
-              f"{max(ratios):.3f} | slowed torch caught {caught} of {len(slow_ratios)}, ratios "
-              f"{min(slow_ratios):.3f}-{max(slow_ratios):.3f}", flush=True)
+        print(
+            f"{k} round(s) a side: A/A {alarms} of {len(ratios)} rows a regression, ratios {min(ratios):.3f}-"
+            f"{max(ratios):.3f} | slowed torch caught {caught} of {len(slow_ratios)}, ratios "
+            f"{min(slow_ratios):.3f}-{max(slow_ratios):.3f}",
+            flush=True,
+        )
     return 0
 
 

@@ -70,14 +70,16 @@ def main() -> int:
             same, k = trial["a"] + trial["b"], len(trial["a"])
             for chosen in itertools.combinations(range(2 * k), k):
                 if 0 in chosen:  # each split once, not also with its sides swapped
-                    pairs["splits"].append(([same[i] for i in chosen], [same[i] for i in range(2 * k) if i not in chosen]))
+                    pairs["splits"].append(
+                        ([same[i] for i in chosen], [same[i] for i in range(2 * k) if i not in chosen])
+                    )
         for label, sides in pairs.items():
             c = counts[label]
             for base, cand in sides:
                 for verdict in speed_rows(base, cand).values():
                     c["aa rows"] += 1
                     c["aa alarms"] += verdict is Verdict.REGRESSION
-                for side in ((base, cand) if label == "splits" else (base,)):
+                for side in (base, cand) if label == "splits" else (base,):
                     rows = speed_rows(side, trial["f"])
                     c["power checks"] += 1
                     c["caught"] += rows.get(args.slowed) is Verdict.REGRESSION
@@ -85,9 +87,11 @@ def main() -> int:
     rounds = len(loaded[0]["a"])
     for label, c in counts.items():
         if c["aa rows"]:
-            print(f"{label} ({len(loaded)} trials, {rounds} rounds a side): A/A {c['aa alarms']} regressions in "
-                  f"{c['aa rows']} step-time rows; {args.slowed} slowdown caught in {c['caught']} of "
-                  f"{c['power checks']}; other backends flagged in those {c['other alarms']} times")
+            print(
+                f"{label} ({len(loaded)} trials, {rounds} rounds a side): A/A {c['aa alarms']} regressions in "
+                f"{c['aa rows']} step-time rows; {args.slowed} slowdown caught in {c['caught']} of "
+                f"{c['power checks']}; other backends flagged in those {c['other alarms']} times"
+            )
     return 0
 
 

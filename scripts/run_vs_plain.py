@@ -118,14 +118,46 @@ def plain_worker(args: argparse.Namespace) -> None:
         if stop:
             break
     end = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"fingerprint": ds.fingerprint, "time_s": times, "sizes": sizes, "start_unix": starts,
-                      "minor_faults": end.ru_minflt - usage.ru_minflt, "cpu_sys_s": end.ru_stime - usage.ru_stime}))
+    print(
+        json.dumps(
+            {
+                "fingerprint": ds.fingerprint,
+                "time_s": times,
+                "sizes": sizes,
+                "start_unix": starts,
+                "minor_faults": end.ru_minflt - usage.ru_minflt,
+                "cpu_sys_s": end.ru_stime - usage.ru_stime,
+            }
+        )
+    )
 
 
 def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> list[str]:
-    return [sys.executable, "-m", "harness.cli", "run", "--backends", backend, "--cells", cell, "--epochs", "1",
-            "--data", args.data, "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit),
-            "--threads", str(args.threads), "--results", str(results), "--name", name, "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "--backends",
+        backend,
+        "--cells",
+        cell,
+        "--epochs",
+        "1",
+        "--data",
+        args.data,
+        "--train-limit",
+        str(args.train_limit),
+        "--test-limit",
+        str(args.test_limit),
+        "--threads",
+        str(args.threads),
+        "--results",
+        str(results),
+        "--name",
+        name,
+        "--quiet",
+    ]
 
 
 def bench_run_record(results: Path, name: str, backend: str, cell: str) -> dict:
@@ -139,8 +171,23 @@ def training_window(record: dict) -> tuple[float, float]:
 
 
 def plain_cmd(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
-    cmd = [sys.executable, __file__, "--plain-worker", "--backends", backend, "--cells", cell, "--data", args.data,
-           "--train-limit", str(args.train_limit), "--test-limit", str(args.test_limit), "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--plain-worker",
+        "--backends",
+        backend,
+        "--cells",
+        cell,
+        "--data",
+        args.data,
+        "--train-limit",
+        str(args.train_limit),
+        "--test-limit",
+        str(args.test_limit),
+        "--threads",
+        str(args.threads),
+    ]
     return cmd + (["--calibrate"] if "calibration" in args.plain_like else [])
 
 
@@ -160,8 +207,11 @@ def read_plain(out: dict, window: tuple[float, float] | None = None) -> tuple[np
     full = max(out["sizes"])
     low, high = window or (-np.inf, np.inf)
     # The worker's rule (harness.derive.timed_steps): warm-up steps and partial batches are not timed samples.
-    times = [t for k, (t, n, start) in enumerate(zip(out["time_s"], out["sizes"], out["start_unix"]))
-             if k >= WARMUP_STEPS and n == full and low <= start < high]
+    times = [
+        t
+        for k, (t, n, start) in enumerate(zip(out["time_s"], out["sizes"], out["start_unix"]))
+        if k >= WARMUP_STEPS and n == full and low <= start < high
+    ]
     return np.asarray(times), out["fingerprint"]
 
 
@@ -179,19 +229,29 @@ def print_usage(name: str, record: dict, plain: dict) -> None:
     run_faults = sum(e["minor_faults"] for e in record["epochs"]) / steps
     run_sys = sum(e["cpu_sys_s"] for e in record["epochs"]) / steps
     n = len(plain["time_s"])
-    print(f"  {name}: per training step, bench run {run_faults:.0f} page faults, {run_sys * 1e3:.1f} ms system time; "
-          f"plain {plain['minor_faults'] / n:.0f}, {plain['cpu_sys_s'] / n * 1e3:.1f} ms", file=sys.stderr, flush=True)
+    print(
+        f"  {name}: per training step, bench run {run_faults:.0f} page faults, {run_sys * 1e3:.1f} ms system time; "
+        f"plain {plain['minor_faults'] / n:.0f}, {plain['cpu_sys_s'] / n * 1e3:.1f} ms",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 SIDES = {"run": "bench run", "plain": "plain worker"}
 
 
-def launch(args: argparse.Namespace, which: str, backend: str, cell: str, tmp: Path, name: str) -> tuple[list[str], dict]:
+def launch(
+    args: argparse.Namespace, which: str, backend: str, cell: str, tmp: Path, name: str
+) -> tuple[list[str], dict]:
     """One side's command line and the process options it starts with (besides its output streams)."""
     if which == "run":
         return bench_run_cmd(args, backend, cell, tmp, name), {"cwd": ROOT, "text": True}
-    return plain_cmd(args, backend, cell), {"cwd": ROOT, "text": True, "env": plain_env(args),
-                                            "start_new_session": "session" in args.plain_like}
+    return plain_cmd(args, backend, cell), {
+        "cwd": ROOT,
+        "text": True,
+        "env": plain_env(args),
+        "start_new_session": "session" in args.plain_like,
+    }
 
 
 def _checked(which: str, returncode: int, stderr: str) -> None:
@@ -199,21 +259,26 @@ def _checked(which: str, returncode: int, stderr: str) -> None:
         sys.exit(f"{SIDES[which]} failed ({returncode}): {stderr.strip()[-600:]}")
 
 
-def one_after_the_other(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str,
-                        order: tuple[str, str]) -> dict[str, tuple[np.ndarray, str]]:
+def one_after_the_other(
+    args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str, order: tuple[str, str]
+) -> dict[str, tuple[np.ndarray, str]]:
     """The two processes of a case-round, each run to the end before the other starts."""
     out = {}
     for which in order:
         cmd, options = launch(args, which, backend, cell, tmp, name)
         proc = subprocess.run(cmd, capture_output=True, **options)
         _checked(which, proc.returncode, proc.stderr)
-        out[which] = (read_run(bench_run_record(tmp, name, backend, cell)) if which == "run"
-                      else read_plain(plain_output(proc.stdout)))
+        out[which] = (
+            read_run(bench_run_record(tmp, name, backend, cell))
+            if which == "run"
+            else read_plain(plain_output(proc.stdout))
+        )
     return out
 
 
-def in_turn(args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str,
-            order: tuple[str, str]) -> dict[str, tuple[np.ndarray, str]]:
+def in_turn(
+    args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str, order: tuple[str, str]
+) -> dict[str, tuple[np.ndarray, str]]:
     """The two processes of a case-round started together and run in turn, ``--lockstep`` seconds each
     (scripts/lockstep.py). The plain worker trains until the bench run job has ended, and only its steps
     that started while the job trained are kept, so both sides' steps come from the same stretch of time;
@@ -256,14 +321,33 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--train-limit", type=int, default=6400, help="reviews (train + validation); 6400 -> 40 steps")
     ap.add_argument("--test-limit", type=int, default=128, help="test reviews evaluated at the end (not timed here)")
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="default: all cores, as bench run")
+    ap.add_argument(
+        "--threads", type=int, default=len(os.sched_getaffinity(0)), help="default: all cores, as bench run"
+    )
     ap.add_argument("--out", type=Path, default=None, help="also write every process's timed steps here (JSON)")
-    ap.add_argument("--from", dest="load", type=Path, nargs="+", default=None, metavar="FILE",
-                    help="re-analyse files written by --out (their rounds pooled per case) instead of running anything")
-    ap.add_argument("--plain-like", type=plain_like, default=(), metavar="session,calibration",
-                    help="diagnostic: give the plain worker these conditions of bench run's worker (see above)")
-    ap.add_argument("--lockstep", type=positive_seconds, default=None, metavar="SECONDS",
-                    help="run the two processes of a case-round together, in turn, SECONDS each (see above)")
+    ap.add_argument(
+        "--from",
+        dest="load",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="re-analyse files written by --out (their rounds pooled per case) instead of running anything",
+    )
+    ap.add_argument(
+        "--plain-like",
+        type=plain_like,
+        default=(),
+        metavar="session,calibration",
+        help="diagnostic: give the plain worker these conditions of bench run's worker (see above)",
+    )
+    ap.add_argument(
+        "--lockstep",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="run the two processes of a case-round together, in turn, SECONDS each (see above)",
+    )
     ap.add_argument("--plain-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--until-stopped", action="store_true", help=argparse.SUPPRESS)
@@ -277,11 +361,21 @@ def main() -> int:
     else:
         ours, plain = measure(args)
         if args.out:
-            write_json(args.out, {f"{b}-{c}": {"fingerprint": ours[(b, c)][0][1],
-                                                "bench_run_s": [t.tolist() for t, _ in ours[(b, c)]],
-                                                "plain_s": [t.tolist() for t, _ in plain[(b, c)]]} for b, c in ours})
-    print(f"{'backend':<7} {'cell':<10} {'run ms':>8} {'plain ms':>9} {'median ratio':>13} {'fastest-block':>14} "
-          f"{'per-round gmean [95% CI]':>26}  verdict")
+            write_json(
+                args.out,
+                {
+                    f"{b}-{c}": {
+                        "fingerprint": ours[(b, c)][0][1],
+                        "bench_run_s": [t.tolist() for t, _ in ours[(b, c)]],
+                        "plain_s": [t.tolist() for t, _ in plain[(b, c)]],
+                    }
+                    for b, c in ours
+                },
+            )
+    print(
+        f"{'backend':<7} {'cell':<10} {'run ms':>8} {'plain ms':>9} {'median ratio':>13} {'fastest-block':>14} "
+        f"{'per-round gmean [95% CI]':>26}  verdict"
+    )
     logs: dict[str, list[float]] = {}
     costly = 0
     for case in ours:
@@ -290,8 +384,10 @@ def main() -> int:
         logs.setdefault(case[0], []).extend(np.log(rounds))
     for name, values in [*logs.items(), ("all", [v for vs in logs.values() for v in vs])]:
         ci = stats.mean_ci(values)
-        print(f"pooled {name}: geometric mean of {ci.n} case-round ratios {np.exp(ci.mean):.3f} "
-              f"[{np.exp(ci.low):.3f}, {np.exp(ci.high):.3f}]")
+        print(
+            f"pooled {name}: geometric mean of {ci.n} case-round ratios {np.exp(ci.mean):.3f} "
+            f"[{np.exp(ci.low):.3f}, {np.exp(ci.high):.3f}]"
+        )
     print(f"{costly} case(s) cost more than {TARGET - 1:.0%}; load average now {os.getloadavg()[0]:.2f}")
     return 1 if costly else 0
 
@@ -321,9 +417,12 @@ def plain_like(value: str) -> tuple[str, ...]:
 
 def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:
     schedule = f"run in turn, {args.lockstep:g} s slices" if args.lockstep else "one after the other"
-    print(f"run_vs_plain: {args.rounds} rounds x (bench run, plain) per case ({schedule}), alternating order; {args.threads} "
-          f"thread(s); plain worker like bench run's in: {', '.join(args.plain_like) or 'nothing else'}; "
-          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"run_vs_plain: {args.rounds} rounds x (bench run, plain) per case ({schedule}), alternating order; {args.threads} "
+        f"thread(s); plain worker like bench run's in: {', '.join(args.plain_like) or 'nothing else'}; "
+        f"load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     cases = [(b, c) for b in args.backends.split(",") for c in args.cells.split(",")]
     ours: Samples = {case: [] for case in cases}
     plain: Samples = {case: [] for case in cases}
@@ -333,7 +432,8 @@ def measure(args: argparse.Namespace) -> tuple[Samples, Samples]:
             for backend, cell in cases:
                 order = ("run", "plain") if r % 2 == 0 else ("plain", "run")
                 pair = (in_turn if args.lockstep else one_after_the_other)(
-                    args, backend, cell, Path(tmp), f"{backend}-{cell}-{r}", order)
+                    args, backend, cell, Path(tmp), f"{backend}-{cell}-{r}", order
+                )
                 ours[(backend, cell)].append(pair["run"])
                 plain[(backend, cell)].append(pair["plain"])
             print(f"  round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
@@ -370,9 +470,12 @@ def report_case(case: tuple[str, str], ours: list, plain: list) -> tuple[str, li
     ci = stats.mean_ci(np.log(rounds))
     gmean, low, high = (float(np.exp(v)) for v in (ci.mean, ci.low, ci.high))
     verdict = verdict_of(low, high)
-    print(f"{case[0]:<7} {case[1]:<10} {med_o * 1e3:8.1f} {med_p * 1e3:9.1f} {med_o / med_p:13.3f} "
-          f"{fast_o / fast_p:14.3f} {gmean:11.3f} [{low:.3f}, {high:.3f}]  {verdict}   per round: "
-          f"{' '.join(f'{r:.3f}' for r in rounds)}", flush=True)
+    print(
+        f"{case[0]:<7} {case[1]:<10} {med_o * 1e3:8.1f} {med_p * 1e3:9.1f} {med_o / med_p:13.3f} "
+        f"{fast_o / fast_p:14.3f} {gmean:11.3f} [{low:.3f}, {high:.3f}]  {verdict}   per round: "
+        f"{' '.join(f'{r:.3f}' for r in rounds)}",
+        flush=True,
+    )
     return verdict, rounds
 
 

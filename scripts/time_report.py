@@ -44,9 +44,12 @@ def main() -> int:
         sys.stdout.write(done.stdout)
         sys.stderr.write(done.stderr)
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"bench report on {run} (6 jobs x 1,570 steps): wall {wall:.2f} s, CPU {cpu:.2f} s "
-              f"(limit {LIMIT_S:g} s; load average {load})")
+        print(
+            f"bench report on {run} (6 jobs x 1,570 steps): wall {wall:.2f} s, CPU {cpu:.2f} s "
+            f"(limit {LIMIT_S:g} s; load average {load})"
+        )
         return done.returncode or (1 if cpu > LIMIT_S else 0)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,8 +21,11 @@ def test_ours_when_the_user_set_none():
 
 def test_a_users_tunable_wins_and_the_others_are_kept():
     merged = allocator_env("glibc.malloc.trim_threshold=1:glibc.malloc.arena_max=2")["GLIBC_TUNABLES"].split(":")
-    assert merged == ["glibc.malloc.trim_threshold=1", "glibc.malloc.arena_max=2",
-                      f"glibc.malloc.mmap_threshold={MALLOC_TUNABLES['glibc.malloc.mmap_threshold']}"]
+    assert merged == [
+        "glibc.malloc.trim_threshold=1",
+        "glibc.malloc.arena_max=2",
+        f"glibc.malloc.mmap_threshold={MALLOC_TUNABLES['glibc.malloc.mmap_threshold']}",
+    ]
 
 
 def test_worker_env_pins_threads_and_the_allocator():

@@ -38,15 +38,25 @@ def bench(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def runs(tmp_path: Path):
     """write(name, **kwargs) -> run folder, with the baseline "base" already written."""
+
     def write(name: str, rng_seed: int = 1, **kwargs) -> Path:
         return write_run(tmp_path, name, records(rng_seed, **kwargs))
+
     write("base", rng_seed=0)
     return write
 
 
 def check(tmp_path: Path, candidate: str, *extra: str, baseline: str | None = None) -> tuple[int, str, str]:
-    return bench("check", "--baseline", baseline or str(tmp_path / "base"), "--candidate", str(tmp_path / candidate),
-                 "--results", str(tmp_path), *extra)
+    return bench(
+        "check",
+        "--baseline",
+        baseline or str(tmp_path / "base"),
+        "--candidate",
+        str(tmp_path / candidate),
+        "--results",
+        str(tmp_path),
+        *extra,
+    )
 
 
 def rows(stdout: str) -> list[dict]:
@@ -58,6 +68,7 @@ def row(report_rows: list[dict], backend: str, cell: str, metric: str) -> dict:
 
 
 # -- verdicts -----------------------------------------------------------------------------------------
+
 
 def test_same_code_passes(tmp_path, runs):
     runs("cand")
@@ -133,8 +144,19 @@ def test_several_runs_a_side_are_pooled(tmp_path):
     for i in range(2):
         write_run(tmp_path, f"base-{i}", records(10 + i))
         write_run(tmp_path, f"cand-{i}", records(20 + i, overrides={("torch", "lstm"): {"step_ms": 26.0}}))
-    code, out, _ = bench("check", "--baseline", str(tmp_path / "base-0"), "--baseline", str(tmp_path / "base-1"),
-                         "--candidate", "cand-0,cand-1", "--results", str(tmp_path), "--format", "json")
+    code, out, _ = bench(
+        "check",
+        "--baseline",
+        str(tmp_path / "base-0"),
+        "--baseline",
+        str(tmp_path / "base-1"),
+        "--candidate",
+        "cand-0,cand-1",
+        "--results",
+        str(tmp_path),
+        "--format",
+        "json",
+    )
     report = json.loads(out)
     assert code == 1 and report["baseline"]["jobs"] == 6 and report["candidate"]["name"] == "cand-0,cand-1"
     speed = row(report["rows"], "torch", "lstm", "step time")
@@ -170,6 +192,7 @@ def test_groups_on_one_side_only_are_listed_not_failed(tmp_path, runs):
 
 # -- machine drift ------------------------------------------------------------------------------------
 
+
 def test_uniformly_slower_machine_is_normalised_away(tmp_path, runs):
     slower = {"step_ms": 30.0, "calibration_s": 0.3, "environment": {**ENVIRONMENT, "hostname": "ci-runner-7"}}
     runs("cand", **slower)  # every step and the calibration 1.5x slower
@@ -192,6 +215,7 @@ def test_thread_change_is_not_normalised_away(tmp_path, runs):
 
 
 # -- refusals: exit 2, one line, no traceback ---------------------------------------------------------
+
 
 def assert_refused(result: tuple[int, str, str], *words: str) -> None:
     code, out, err = result
@@ -238,6 +262,7 @@ def test_refuses_missing_candidate_and_self_comparison(tmp_path, runs):
 
 # -- baseline files -----------------------------------------------------------------------------------
 
+
 def test_baseline_save_then_check_round_trip(tmp_path, runs):
     runs("cand", overrides={("keras", "lstm"): {"step_ms": 25.0}})
     out_file = tmp_path / "baselines" / "ci.json"
@@ -251,10 +276,12 @@ def test_baseline_save_then_check_round_trip(tmp_path, runs):
     # The file carries everything the check needs; step times are rounded to 0.1 us there (5e-6 of a
     # 20 ms step, up to 1e-5 on a ratio), hence approx.
     for a, b in zip(rows(from_file[1]), rows(from_run[1]), strict=True):
-        assert {k: v for k, v in a.items() if not isinstance(v, float)} == \
-               {k: v for k, v in b.items() if not isinstance(v, float)}
-        assert {k: v for k, v in a.items() if isinstance(v, float)} == \
-               pytest.approx({k: v for k, v in b.items() if isinstance(v, float)}, rel=1e-4, abs=1e-5)
+        assert {k: v for k, v in a.items() if not isinstance(v, float)} == {
+            k: v for k, v in b.items() if not isinstance(v, float)
+        }
+        assert {k: v for k, v in a.items() if isinstance(v, float)} == pytest.approx(
+            {k: v for k, v in b.items() if isinstance(v, float)}, rel=1e-4, abs=1e-5
+        )
     assert json.loads(from_file[1])["baseline"]["kind"] == "baseline file"
 
 
@@ -274,15 +301,27 @@ def test_committed_baseline_fixture_still_loads_and_passes(tmp_path):
     assert code == 0, out + err
 
 
-@pytest.mark.parametrize("base, cand, verdict, method", [
-    ({0: 0.80}, {0: 0.78}, "regression", "same seed, threshold"),
-    ({0: 0.80, 1: 0.81, 2: 0.79}, {0: 0.795}, "no significant change",
-     "different seeds, too few for a test: threshold on the means"),
-    ({0: 0.80}, {1: 0.70}, "regression", "different seeds, too few for a test: threshold on the means"),
-    ({0: 0.80, 1: 0.82}, {2: 0.78, 3: 0.79}, "no significant change", "Welch t-test, 2 vs 2 seeds"),  # drop 0.025, p 0.1
-    ({0: 0.80, 1: 0.82}, {0: 0.78, 1: 0.79}, "regression", "same seeds, threshold on the mean of 2 paired changes"),
-    ({0: 0.80}, {}, "inconclusive", ""),
-])
+@pytest.mark.parametrize(
+    "base, cand, verdict, method",
+    [
+        ({0: 0.80}, {0: 0.78}, "regression", "same seed, threshold"),
+        (
+            {0: 0.80, 1: 0.81, 2: 0.79},
+            {0: 0.795},
+            "no significant change",
+            "different seeds, too few for a test: threshold on the means",
+        ),
+        ({0: 0.80}, {1: 0.70}, "regression", "different seeds, too few for a test: threshold on the means"),
+        (
+            {0: 0.80, 1: 0.82},
+            {2: 0.78, 3: 0.79},
+            "no significant change",
+            "Welch t-test, 2 vs 2 seeds",
+        ),  # drop 0.025, p 0.1
+        ({0: 0.80, 1: 0.82}, {0: 0.78, 1: 0.79}, "regression", "same seeds, threshold on the mean of 2 paired changes"),
+        ({0: 0.80}, {}, "inconclusive", ""),
+    ],
+)
 def test_accuracy_rules(base, cand, verdict, method):
     from harness.check.compare import Thresholds, accuracy_row
 

@@ -21,17 +21,42 @@ BASELINES = ROOT / "results" / "baselines"
 
 
 def smoke_then_check(tmp_path: Path, fault: dict[str, str]) -> tuple[int, dict]:
-    env = {**os.environ, **fault,
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "plugins_faulty"), str(ROOT)])}
+    env = {**os.environ, **fault, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "plugins_faulty"), str(ROOT)])}
     bench = [sys.executable, "-m", "harness.cli"]
-    run = subprocess.run([*bench, "run", *(BASELINES / "ci-smoke.args").read_text().split(),
-                          "--results", str(tmp_path), "--name", "faulty", "--quiet"],
-                         cwd=ROOT, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            *bench,
+            "run",
+            *(BASELINES / "ci-smoke.args").read_text().split(),
+            "--results",
+            str(tmp_path),
+            "--name",
+            "faulty",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
-    check = subprocess.run([*bench, "check", "--baseline", str(BASELINES / "ci-smoke.json"),
-                            "--candidate", str(tmp_path / "faulty"),
-                            *(BASELINES / "ci-thresholds.args").read_text().split(), "--format", "json"],
-                           cwd=ROOT, env=env, capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            *bench,
+            "check",
+            "--baseline",
+            str(BASELINES / "ci-smoke.json"),
+            "--candidate",
+            str(tmp_path / "faulty"),
+            *(BASELINES / "ci-thresholds.args").read_text().split(),
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return check.returncode, json.loads(check.stdout)
 
 

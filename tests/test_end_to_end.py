@@ -19,10 +19,37 @@ pytestmark = pytest.mark.slow
 def test_tiny_real_run_report_baseline_export(tmp_path):
     results = tmp_path / "results"
     runner = CliRunner()
-    run = runner.invoke(cli, ["run", "--backends", "keras,torch", "--cells", "lstm,gru", "--data",
-                              "synthetic:train=320,test=128,seed=1", "--maxlen", "30", "--vocab-size", "300",
-                              "--embed-dim", "8", "--units", "8", "--epochs", "2", "--batch-size", "32",
-                              "--threads", "1", "--results", str(results), "--name", "e2e", "--quiet"])
+    run = runner.invoke(
+        cli,
+        [
+            "run",
+            "--backends",
+            "keras,torch",
+            "--cells",
+            "lstm,gru",
+            "--data",
+            "synthetic:train=320,test=128,seed=1",
+            "--maxlen",
+            "30",
+            "--vocab-size",
+            "300",
+            "--embed-dim",
+            "8",
+            "--units",
+            "8",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--threads",
+            "1",
+            "--results",
+            str(results),
+            "--name",
+            "e2e",
+            "--quiet",
+        ],
+    )
     assert run.exit_code == 0, run.output
     recs = {p.stem: read_record(p) for p in (results / "e2e" / "jobs").glob("*.json")}
     assert sorted(recs) == ["keras-gru-s0", "keras-lstm-s0", "torch-gru-s0", "torch-lstm-s0"]
@@ -46,6 +73,8 @@ def test_tiny_real_run_report_baseline_export(tmp_path):
     assert json.loads(baseline.read_text())["kind"] == "rnn-bench/baseline"
 
     export = tmp_path / "pb.json"
-    exported = runner.invoke(cli, ["export", str(results / "e2e"), "--format", "pytest-benchmark", "--out", str(export)])
+    exported = runner.invoke(
+        cli, ["export", str(results / "e2e"), "--format", "pytest-benchmark", "--out", str(export)]
+    )
     assert exported.exit_code == 0, exported.output
     assert len(json.loads(export.read_text())["benchmarks"]) == 4

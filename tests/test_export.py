@@ -23,7 +23,9 @@ ENV = {**ENVIRONMENT, "frameworks": {"tensorflow": "2.21.0", "keras": "3.10.0"}}
 
 def export(tmp_path: Path, name: str, *extra: str) -> dict:
     out = tmp_path / f"{name}.json"
-    result = CliRunner().invoke(cli, ["export", str(tmp_path / name), "--format", "pytest-benchmark", "--out", str(out), *extra])
+    result = CliRunner().invoke(
+        cli, ["export", str(tmp_path / name), "--format", "pytest-benchmark", "--out", str(out), *extra]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(out.read_text())
 
@@ -31,8 +33,10 @@ def export(tmp_path: Path, name: str, *extra: str) -> dict:
 @pytest.fixture
 def run(tmp_path: Path) -> list[dict]:
     records = [make_record("keras", "lstm", s, environment=ENV, rng_seed=s) for s in (0, 1)]
-    records += [make_record("torch", "lstm", 0, environment={**ENVIRONMENT, "frameworks": {"torch": "2.13.0"}}),
-                make_record("torch", "gru", 0, status="failed")]
+    records += [
+        make_record("torch", "lstm", 0, environment={**ENVIRONMENT, "frameworks": {"torch": "2.13.0"}}),
+        make_record("torch", "gru", 0, status="failed"),
+    ]
     write_run(tmp_path, "r1", records)
     return records
 
@@ -85,8 +89,13 @@ def test_pytest_benchmark_loads_and_compares_two_exports(tmp_path, run):
     loaded = list(storage.load_benchmarks(*files))
     assert len(loaded) == 3 and all(b["ops"] > 0 for b in loaded)
     cli_path = Path(sys.executable).with_name("pytest-benchmark")
-    done = subprocess.run([str(cli_path), "compare", *files, "--columns", "min,median,mean,ops"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [str(cli_path), "compare", *files, "--columns", "min,median,mean,ops"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "train_step[keras-lstm]" in done.stdout and "train_step[torch-lstm]" in done.stdout
 

@@ -72,8 +72,10 @@ def test_a_process_that_ended_keeps_its_turn_as_an_idle_slice():
 def test_nothing_is_left_stopped_after_an_error():
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
+
         def boom(p):
             raise RuntimeError("boom")
+
         other = subprocess.Popen([sys.executable, "-c", "pass"])
         with pytest.raises(RuntimeError):
             lockstep.run_in_turn([other, proc], 0.1, on_exit=boom)

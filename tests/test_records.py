@@ -18,13 +18,16 @@ def test_factory_records_validate_and_round_trip(tmp_path):
     assert read_record(tmp_path / "r.json") == record
 
 
-@pytest.mark.parametrize("mutate, needle", [
-    (lambda r: r.pop("steps"), "'steps' is a required property"),
-    (lambda r: r.update(status="done"), "status"),
-    (lambda r: r["steps"]["time_s"].pop(), "columns have different lengths"),
-    (lambda r: r["steps"]["warmup"].__setitem__(0, 1), "steps/warmup"),
-    (lambda r: r["epochs"][0].pop("val_acc"), "val_acc"),
-])
+@pytest.mark.parametrize(
+    "mutate, needle",
+    [
+        (lambda r: r.pop("steps"), "'steps' is a required property"),
+        (lambda r: r.update(status="done"), "status"),
+        (lambda r: r["steps"]["time_s"].pop(), "columns have different lengths"),
+        (lambda r: r["steps"]["warmup"].__setitem__(0, 1), "steps/warmup"),
+        (lambda r: r["epochs"][0].pop("val_acc"), "val_acc"),
+    ],
+)
 def test_schema_catches_broken_records(mutate, needle):
     record = make_record()
     mutate(record)

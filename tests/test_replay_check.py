@@ -20,8 +20,10 @@ def proof_folder(root: Path, trials: int = 2, rounds: int = 2, slowed_ms: float 
             for side in "abf":
                 name, seed = f"t{t:02d}-r{r}-{side}", seed + 1
                 torch_ms = slowed_ms if side == "f" else 20.0
-                records = [make_record("keras", run=name, step_ms=20.0, rng_seed=seed),
-                           make_record("torch", run=name, step_ms=torch_ms, rng_seed=seed + 1000)]
+                records = [
+                    make_record("keras", run=name, step_ms=20.0, rng_seed=seed),
+                    make_record("torch", run=name, step_ms=torch_ms, rng_seed=seed + 1000),
+                ]
                 write_run(root, name, records)
     return root
 
@@ -34,11 +36,14 @@ def test_counts_false_alarms_and_catches(tmp_path):
     proc = replay(str(proof_folder(tmp_path)), "--splits")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == ("as run (2 trials, 2 rounds a side): A/A 0 regressions in 4 step-time rows; torch slowdown "
-                        "caught in 2 of 2; other backends flagged in those 0 times")
+    assert lines[0] == (
+        "as run (2 trials, 2 rounds a side): A/A 0 regressions in 4 step-time rows; torch slowdown "
+        "caught in 2 of 2; other backends flagged in those 0 times"
+    )
     # 3 splits of 4 runs into 2 + 2 per trial; each half is also checked against the trial's F runs.
-    assert lines[1].startswith("splits (2 trials, 2 rounds a side): A/A 0 regressions in 12 step-time rows; "
-                               "torch slowdown caught in 12 of 12")
+    assert lines[1].startswith(
+        "splits (2 trials, 2 rounds a side): A/A 0 regressions in 12 step-time rows; torch slowdown caught in 12 of 12"
+    )
 
 
 def test_an_unslowed_f_is_not_caught(tmp_path):

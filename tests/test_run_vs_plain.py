@@ -48,7 +48,9 @@ def test_plain_like_names_bench_runs_worker_conditions():
     module = load_script()
     assert module.plain_like("session, calibration") == ("session", "calibration")
     assert module.plain_like("") == ()
-    with pytest.raises(argparse.ArgumentTypeError, match="unknown condition 'gpu'; valid conditions: session, calibration"):
+    with pytest.raises(
+        argparse.ArgumentTypeError, match="unknown condition 'gpu'; valid conditions: session, calibration"
+    ):
         module.plain_like("session,gpu")
 
 
@@ -65,8 +67,12 @@ def test_lockstep_keeps_only_the_plain_steps_taken_while_the_job_trained():
     assert module.training_window(record) == (100.0, 108.0)
     # Twelve full steps a second apart from t=93, then a partial batch: warm-up (the first 5) and the
     # partial batch are never samples; the window keeps those that started in [100, 108).
-    out = {"fingerprint": "f", "time_s": [0.1 + k / 100 for k in range(13)], "sizes": [128] * 12 + [3],
-           "start_unix": [93.0 + k for k in range(13)]}
+    out = {
+        "fingerprint": "f",
+        "time_s": [0.1 + k / 100 for k in range(13)],
+        "sizes": [128] * 12 + [3],
+        "start_unix": [93.0 + k for k in range(13)],
+    }
     times, fp = module.read_plain(module.plain_output(json.dumps(out)), module.training_window(record))
     assert fp == "f" and list(np.round(times, 2)) == [0.17, 0.18, 0.19, 0.2, 0.21]
     assert len(module.read_plain(module.plain_output(json.dumps(out)))[0]) == 7  # no window: every timed step
@@ -83,7 +89,16 @@ def test_lockstep_slice_must_be_positive():
 def test_several_saved_files_pool_their_rounds(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir(), second.mkdir()
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--from", str(saved(first, 1.0, 0.01, rounds=3)),
-                           str(saved(second, 1.0, 0.01, rounds=4))], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--from",
+            str(saved(first, 1.0, 0.01, rounds=3)),
+            str(saved(second, 1.0, 0.01, rounds=4)),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "pooled all: geometric mean of 7 case-round ratios" in proc.stdout

@@ -23,8 +23,18 @@ DATA = "synthetic:train=200,test=64,seed=3"
 
 
 def config(tmp_path: Path, **changes) -> RunConfig:
-    base = dict(spec=SPEC, backends=("numpy-fake", "numpy-twin"), cells=("lstm", "gru"), seeds=(0,), mode="matched",
-                data=DATA, threads=1, target_acc=0.6, results=tmp_path / "results", name="t")
+    base = dict(
+        spec=SPEC,
+        backends=("numpy-fake", "numpy-twin"),
+        cells=("lstm", "gru"),
+        seeds=(0,),
+        mode="matched",
+        data=DATA,
+        threads=1,
+        target_acc=0.6,
+        results=tmp_path / "results",
+        name="t",
+    )
     base.update(changes)
     return RunConfig(**base)
 
@@ -90,8 +100,9 @@ def test_a_killed_job_leaves_the_others_and_resume_finishes_only_it(tmp_path, te
 
 def test_a_hung_job_times_out_and_the_run_continues(tmp_path, test_backends):
     hang = {"hang_at_step": 2, "only_cell": "lstm"}
-    run, statuses = start(config(tmp_path, backends=("numpy-fake",), backend_extra=hang, timeout_s=8),
-                          lambda: LineProgress())
+    run, statuses = start(
+        config(tmp_path, backends=("numpy-fake",), backend_extra=hang, timeout_s=8), lambda: LineProgress()
+    )
     assert statuses == {"numpy-fake-lstm-s0": "timeout", "numpy-fake-gru-s0": "ok"}
     rec = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
     assert rec["status"] == "timeout" and len(rec["steps"]["time_s"]) == 1
@@ -100,18 +111,23 @@ def test_a_hung_job_times_out_and_the_run_continues(tmp_path, test_backends):
 def test_unwritable_results_folder_fails_fast_with_one_line(tmp_path, test_backends):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = CliRunner().invoke(cli, ["run", "--backends", "numpy-fake", "--data", DATA, "--results", str(blocker / "r")])
+    result = CliRunner().invoke(
+        cli, ["run", "--backends", "numpy-fake", "--data", DATA, "--results", str(blocker / "r")]
+    )
     assert result.exit_code == 2
     assert result.output.startswith("error: results folder") and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--cells", "lstm,tree"], "unknown cell 'tree'; valid cells: simplernn, lstm, gru"),
-    (["--backends", "jax"], "unknown backend 'jax'"),
-    (["--seeds", "x"], "--seeds takes non-negative integers"),
-    (["--maxlen", "0"], "maxlen must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--cells", "lstm,tree"], "unknown cell 'tree'; valid cells: simplernn, lstm, gru"),
+        (["--backends", "jax"], "unknown backend 'jax'"),
+        (["--seeds", "x"], "--seeds takes non-negative integers"),
+        (["--maxlen", "0"], "maxlen must be an integer >= 1"),
+    ],
+)
 def test_bad_run_options_get_one_line_errors(args, needle, tmp_path):
     result = CliRunner().invoke(cli, ["run", "--data", DATA, "--results", str(tmp_path), *args])
     assert result.exit_code == 2, result.output

@@ -20,9 +20,11 @@ TRIALS = 100
 RESAMPLES = 500  # fewer than the default 2000 for speed; the decisions below are far from the CI edges
 
 
-def steps(rng: np.random.Generator, n: int = 120, ms: float = 20.0, noise: float = 0.05, phi: float = 0.0) -> np.ndarray:
+def steps(
+    rng: np.random.Generator, n: int = 120, ms: float = 20.0, noise: float = 0.05, phi: float = 0.0
+) -> np.ndarray:
     """Step times: lognormal around ``ms`` with relative spread ``noise``, AR(1)-correlated with ``phi``."""
-    shocks = rng.standard_normal(n) * noise * math.sqrt(1 - phi ** 2)
+    shocks = rng.standard_normal(n) * noise * math.sqrt(1 - phi**2)
     shocks[0] = rng.standard_normal() * noise
     return ms / 1000 * np.exp(lfilter([1.0], [1.0, -phi], shocks))
 
@@ -31,13 +33,15 @@ def verdicts(slowdown: float, phi: float = 0.0, seed: int = 0) -> dict[Change, i
     rng = np.random.default_rng(seed)
     counts = {change: 0 for change in Change}
     for trial in range(TRIALS):
-        v = speed_verdict(steps(rng, phi=phi), steps(rng, ms=20.0 * slowdown, phi=phi),
-                          n_resamples=RESAMPLES, seed=trial)
+        v = speed_verdict(
+            steps(rng, phi=phi), steps(rng, ms=20.0 * slowdown, phi=phi), n_resamples=RESAMPLES, seed=trial
+        )
         counts[v.change] += 1
     return counts
 
 
 # -- summaries ----------------------------------------------------------------------------------------
+
 
 def test_summarize_edge_cases():
     assert stats.summarize([]).n == 0 and math.isnan(stats.summarize([]).median)
@@ -62,6 +66,7 @@ def test_mean_ci_edge_cases():
 
 
 # -- Welch and Mann-Whitney ---------------------------------------------------------------------------
+
 
 def test_welch_matches_scipy():
     a, b = [0.85, 0.86, 0.84, 0.87], [0.80, 0.83, 0.81]
@@ -90,6 +95,7 @@ def test_mann_whitney_edge_cases():
 
 # -- blocks -------------------------------------------------------------------------------------------
 
+
 def test_block_length_follows_the_autocorrelation():
     rng = np.random.default_rng(0)
     white = steps(rng, n=1500)
@@ -103,6 +109,7 @@ def test_block_length_follows_the_autocorrelation():
 
 
 # -- speed verdicts: the error rates issue 6 asks for ---------------------------------------------------
+
 
 def test_aa_gives_no_regression():
     counts = verdicts(1.0)
@@ -165,7 +172,7 @@ def contended(rng: np.random.Generator, jobs: int, ms: float = 20.0, n: int = 10
         if rng.random() < 0.4:
             length = int(n * rng.uniform(0.3, 1.0))
             start = int(rng.integers(0, n - length + 1))
-            s[start:start + length] *= rng.uniform(1.2, 1.8)
+            s[start : start + length] *= rng.uniform(1.2, 1.8)
         out.append(s)
     return out
 
@@ -212,7 +219,8 @@ def test_leave_one_job_out():
 
 def test_one_sample_t_p():
     assert stats.one_sample_t_p([0.01, 0.02, -0.005, 0.015]) == pytest.approx(
-        sps.ttest_1samp([0.01, 0.02, -0.005, 0.015], 0).pvalue)
+        sps.ttest_1samp([0.01, 0.02, -0.005, 0.015], 0).pvalue
+    )
     assert stats.one_sample_t_p([0.0, 0.0]) == 1.0 and stats.one_sample_t_p([-0.02, -0.02]) == 0.0
     assert math.isnan(stats.one_sample_t_p([0.1]))
 
@@ -221,7 +229,9 @@ def test_normalisation_cancels_a_uniformly_slower_machine():
     rng = np.random.default_rng(4)
     base, cand = steps(rng), steps(rng, ms=30.0)  # the whole machine is 1.5x slower
     raw = speed_verdict(base, cand, seed=0)
-    normalised = speed_verdict(base, cand, seed=0, baseline_scale=[0.10, 0.10, 0.11], candidate_scale=[0.15, 0.15, 0.16])
+    normalised = speed_verdict(
+        base, cand, seed=0, baseline_scale=[0.10, 0.10, 0.11], candidate_scale=[0.15, 0.15, 0.16]
+    )
     assert raw.change is Change.REGRESSION
     assert normalised.change is Change.NO_CHANGE and normalised.normalised
     assert normalised.ratio == pytest.approx(1.0, abs=0.05)

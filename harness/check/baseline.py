@@ -56,8 +56,22 @@ BASELINE_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["backend", "cell", "seed", "status", "mode", "spec", "spec_hash", "data",
-                             "environment", "calibration", "busy", "epochs", "test", "step_s"],
+                "required": [
+                    "backend",
+                    "cell",
+                    "seed",
+                    "status",
+                    "mode",
+                    "spec",
+                    "spec_hash",
+                    "data",
+                    "environment",
+                    "calibration",
+                    "busy",
+                    "epochs",
+                    "test",
+                    "step_s",
+                ],
                 "properties": {
                     "backend": {"type": "string"},
                     "cell": {"type": "string"},
@@ -69,8 +83,11 @@ BASELINE_SCHEMA: dict[str, Any] = {
                     "spec_hash": _str_or_null,
                     "data": {"type": ["object", "null"]},
                     "environment": {"type": "object"},
-                    "calibration": {"type": "object", "required": ["start_s", "end_s"],
-                                    "properties": {"start_s": _num_list, "end_s": _num_list}},
+                    "calibration": {
+                        "type": "object",
+                        "required": ["start_s", "end_s"],
+                        "properties": {"start_s": _num_list, "end_s": _num_list},
+                    },
                     "busy": {"type": "boolean"},
                     "epochs": {"type": "array", "items": {"type": "object", "required": ["epoch", "val_acc"]}},
                     "test": {"type": ["object", "null"]},
@@ -84,6 +101,7 @@ BASELINE_SCHEMA: dict[str, Any] = {
 
 # -- save --------------------------------------------------------------------------------------------
 
+
 def baseline_from_runs(run_dirs: list[Path]) -> dict[str, Any]:
     """One baseline from one or more runs of the same code (their jobs pooled, as ``bench check`` pools them)."""
     side = pooled([load_run(d) for d in run_dirs])
@@ -94,8 +112,12 @@ def baseline_from_runs(run_dirs: list[Path]) -> dict[str, Any]:
         "schema_version": BASELINE_SCHEMA_VERSION,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "rnn_bench_version": __version__,
-        "source": {"run": side.name, "path": str(run_dirs[0]), "paths": [str(d) for d in run_dirs],
-                   "command": read_manifest(run_dirs[0]).get("command")},
+        "source": {
+            "run": side.name,
+            "path": str(run_dirs[0]),
+            "paths": [str(d) for d in run_dirs],
+            "command": read_manifest(run_dirs[0]).get("command"),
+        },
         "jobs": [_job_to_json(job) for job in side.jobs],
     }
 
@@ -135,15 +157,20 @@ def _job_to_json(job: JobSample) -> dict[str, Any]:
 
 # -- load --------------------------------------------------------------------------------------------
 
+
 def load_baseline_file(path: Path) -> Side:
     """A baseline file as a Side; BenchError (one line) when it is missing, corrupt or of another version."""
     data = read_json(path, "baseline file")
     if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
-        raise BenchError(f"{path} is not an rnn-bench baseline file (kind {BASELINE_KIND!r}); "
-                         f"write one with bench baseline save RUN --out FILE")
+        raise BenchError(
+            f"{path} is not an rnn-bench baseline file (kind {BASELINE_KIND!r}); "
+            f"write one with bench baseline save RUN --out FILE"
+        )
     if data.get("schema_version") != BASELINE_SCHEMA_VERSION:
-        raise BenchError(f"baseline {path} has schema version {data.get('schema_version')!r}; this rnn-bench "
-                         f"reads version {BASELINE_SCHEMA_VERSION}: save the baseline again from a run")
+        raise BenchError(
+            f"baseline {path} has schema version {data.get('schema_version')!r}; this rnn-bench "
+            f"reads version {BASELINE_SCHEMA_VERSION}: save the baseline again from a run"
+        )
     problem = _first_schema_problem(data)
     if problem:
         raise BenchError(f"baseline {path} is invalid: {problem}; save it again from a run")
@@ -176,18 +203,31 @@ def load_candidates(refs: list[str], results: str | Path) -> Side:
 
 def _job_from_json(j: Mapping[str, Any]) -> JobSample:
     return JobSample(
-        backend=j["backend"], cell=j["cell"], seed=int(j["seed"]), status=j["status"], error=j.get("error"),
-        mode=j["mode"], spec=j["spec"], spec_hash=j["spec_hash"], data=j["data"], environment=j["environment"],
-        calibration={k: list(j["calibration"][k]) for k in ("start_s", "end_s")}, busy=j["busy"],
-        step_s=np.asarray(j["step_s"], dtype=float), epochs=tuple(j["epochs"]), test=j["test"],
+        backend=j["backend"],
+        cell=j["cell"],
+        seed=int(j["seed"]),
+        status=j["status"],
+        error=j.get("error"),
+        mode=j["mode"],
+        spec=j["spec"],
+        spec_hash=j["spec_hash"],
+        data=j["data"],
+        environment=j["environment"],
+        calibration={k: list(j["calibration"][k]) for k in ("start_s", "end_s")},
+        busy=j["busy"],
+        step_s=np.asarray(j["step_s"], dtype=float),
+        epochs=tuple(j["epochs"]),
+        test=j["test"],
     )
 
 
 def _first_schema_problem(data: Any) -> str | None:
     import jsonschema  # lazily, as harness.records does
 
-    errors = sorted(jsonschema.Draft202012Validator(BASELINE_SCHEMA).iter_errors(data),
-                    key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(
+        jsonschema.Draft202012Validator(BASELINE_SCHEMA).iter_errors(data),
+        key=lambda e: list(map(str, e.absolute_path)),
+    )
     if not errors:
         return None
     err = errors[0]

@@ -138,8 +138,9 @@ def compare(baseline: Side, candidate: Side, thresholds: Thresholds = Thresholds
     refuse_if_incomparable(base_ok, cand_ok)
     common = {j.group for j in base_ok} & {j.group for j in candidate.jobs}
     if not common:
-        raise BenchError(f"nothing to compare: the baseline has {_groups(baseline.jobs)}, the candidate "
-                         f"{_groups(candidate.jobs)}")
+        raise BenchError(
+            f"nothing to compare: the baseline has {_groups(baseline.jobs)}, the candidate {_groups(candidate.jobs)}"
+        )
     machine = machine_drift(base_ok, cand_ok, thresholds)
     scales = (_calibration(base_ok), _calibration(cand_ok)) if machine.normalised else (None, None)
     rows: list[Row] = []
@@ -147,29 +148,37 @@ def compare(baseline: Side, candidate: Side, thresholds: Thresholds = Thresholds
         b = [j for j in baseline.jobs if j.group == group]
         c = [j for j in candidate.jobs if j.group == group]
         rows.extend(group_rows(group, b, c, thresholds, scales))
-    return Report(_info(baseline), _info(candidate), thresholds, machine,
-                  tuple(notes(baseline.jobs, candidate.jobs)), tuple(rows))
+    return Report(
+        _info(baseline), _info(candidate), thresholds, machine, tuple(notes(baseline.jobs, candidate.jobs)), tuple(rows)
+    )
 
 
 # -- refusal --------------------------------------------------------------------------------------------
+
 
 def refuse_if_incomparable(base: Sequence[JobSample], cand: Sequence[JobSample]) -> None:
     """BenchError (exit 2) when the sides measured different things: data, mode or spec."""
     fp_b, fp_c = {j.fingerprint for j in base}, {j.fingerprint for j in cand}
     if cand and fp_b != fp_c:
-        raise BenchError(f"baseline and candidate used different data (fingerprint {_short(fp_b)} vs "
-                         f"{_short(fp_c)}): rerun the candidate on the baseline's data")
+        raise BenchError(
+            f"baseline and candidate used different data (fingerprint {_short(fp_b)} vs "
+            f"{_short(fp_c)}): rerun the candidate on the baseline's data"
+        )
     modes_b, modes_c = {j.mode for j in base}, {j.mode for j in cand}
     if cand and modes_b != modes_c:
-        raise BenchError(f"baseline and candidate ran in different modes ({'/'.join(sorted(map(str, modes_b)))} vs "
-                         f"{'/'.join(sorted(map(str, modes_c)))}): rerun the candidate with the baseline's --mode")
+        raise BenchError(
+            f"baseline and candidate ran in different modes ({'/'.join(sorted(map(str, modes_b)))} vs "
+            f"{'/'.join(sorted(map(str, modes_c)))}): rerun the candidate with the baseline's --mode"
+        )
     for group in sorted({j.group for j in base} & {j.group for j in cand}):
         jb = next(j for j in base if j.group == group)
         jc = next(j for j in cand if j.group == group)
         diff = spec_diff(jb.spec or {}, jc.spec or {})
         if diff:
-            raise BenchError(f"baseline and candidate specs differ for {'/'.join(group)} (spec_hash {jb.spec_hash} "
-                             f"vs {jc.spec_hash}: {diff}): compare runs of the same spec")
+            raise BenchError(
+                f"baseline and candidate specs differ for {'/'.join(group)} (spec_hash {jb.spec_hash} "
+                f"vs {jc.spec_hash}: {diff}): compare runs of the same spec"
+            )
 
 
 def spec_diff(a: Mapping, b: Mapping) -> str:
@@ -180,15 +189,22 @@ def spec_diff(a: Mapping, b: Mapping) -> str:
 
 # -- machine drift -------------------------------------------------------------------------------------
 
+
 def machine_drift(base: Sequence[JobSample], cand: Sequence[JobSample], th: Thresholds) -> Machine:
     cal_b, cal_c = _calibration(base), _calibration(cand)
     fast_b = min(cal_b) if cal_b else None
     fast_c = min(cal_c) if cal_c else None
     moved = fast_c / fast_b - 1 if fast_b and fast_c else None
-    differences = [f"{label} {_join(b)} vs {_join(c)}" for key, label in (("hostname", "host"), ("cpu_model", "CPU"))
-                   if (b := _env(base, key)) and (c := _env(cand, key)) and b != c]
-    calibration = (f"calibration {fast_b:.3g} s vs {fast_c:.3g} s ({moved:+.0%})" if moved is not None
-                   else "no calibration timings")
+    differences = [
+        f"{label} {_join(b)} vs {_join(c)}"
+        for key, label in (("hostname", "host"), ("cpu_model", "CPU"))
+        if (b := _env(base, key)) and (c := _env(cand, key)) and b != c
+    ]
+    calibration = (
+        f"calibration {fast_b:.3g} s vs {fast_c:.3g} s ({moved:+.0%})"
+        if moved is not None
+        else "no calibration timings"
+    )
     if th.normalize == "never":
         return Machine(False, f"raw step times (--normalize never); {calibration}", fast_b, fast_c)
     if not base or not cand:
@@ -197,19 +213,31 @@ def machine_drift(base: Sequence[JobSample], cand: Sequence[JobSample], th: Thre
         where = f" although the machines differ ({'; '.join(differences)})" if differences else ""
         return Machine(False, f"raw step times: no calibration timings to normalise by{where}", fast_b, fast_c)
     if th.normalize == "always":
-        return Machine(True, f"step times normalised by calibration (--normalize always); {calibration}", fast_b, fast_c)
+        return Machine(
+            True, f"step times normalised by calibration (--normalize always); {calibration}", fast_b, fast_c
+        )
     drifted = abs(math.log1p(moved)) > math.log1p(CALIBRATION_TOLERANCE)
     if differences or drifted:
         why = "; ".join(differences) if differences else f"beyond the {CALIBRATION_TOLERANCE:.0%} tolerance"
         return Machine(True, f"step times normalised by calibration: {why}; {calibration}", fast_b, fast_c)
-    return Machine(False, f"raw step times: same machine, {calibration}, within the "
-                          f"{CALIBRATION_TOLERANCE:.0%} tolerance", fast_b, fast_c)
+    return Machine(
+        False,
+        f"raw step times: same machine, {calibration}, within the {CALIBRATION_TOLERANCE:.0%} tolerance",
+        fast_b,
+        fast_c,
+    )
 
 
 # -- one backend x cell --------------------------------------------------------------------------------
 
-def group_rows(group: tuple[str, str], base: Sequence[JobSample], cand: Sequence[JobSample], th: Thresholds,
-               scales: tuple[list[float] | None, list[float] | None]) -> list[Row]:
+
+def group_rows(
+    group: tuple[str, str],
+    base: Sequence[JobSample],
+    cand: Sequence[JobSample],
+    th: Thresholds,
+    scales: tuple[list[float] | None, list[float] | None],
+) -> list[Row]:
     backend, cell = group
     row = partial(Row, backend, cell)
     if not cand:
@@ -220,10 +248,15 @@ def group_rows(group: tuple[str, str], base: Sequence[JobSample], cand: Sequence
     cand_ok = [j for j in cand if j.ok]
     ok_seeds = {j.seed for j in base_ok}
     rows = [
-        row("job", str(j.seed), Verdict.FAILED if j.seed in ok_seeds else Verdict.NOT_COMPARED,
+        row(
+            "job",
+            str(j.seed),
+            Verdict.FAILED if j.seed in ok_seeds else Verdict.NOT_COMPARED,
             f"candidate job {j.job_id} {j.status}: {j.error or 'no error recorded'}"
-            + ("" if j.seed in ok_seeds else " (the baseline has no successful job for this seed either)"))
-        for j in cand if not j.ok
+            + ("" if j.seed in ok_seeds else " (the baseline has no successful job for this seed either)"),
+        )
+        for j in cand
+        if not j.ok
     ]
     if not cand_ok:
         return rows  # every candidate job failed: one row each, above
@@ -235,26 +268,53 @@ def group_rows(group: tuple[str, str], base: Sequence[JobSample], cand: Sequence
     return rows
 
 
-def speed_row(backend: str, cell: str, base: Sequence[JobSample], cand: Sequence[JobSample], th: Thresholds,
-              scales: tuple[list[float] | None, list[float] | None]) -> Row:
-    v = stats.speed_verdict([j.step_s for j in base], [j.step_s for j in cand], th.max_slowdown, th.alpha,
-                            baseline_scale=scales[0], candidate_scale=scales[1])
-    method = (f"ratio of fastest block medians; Mann-Whitney U on {v.blocks_baseline} vs {v.blocks_candidate} block "
-              f"medians ({v.n_baseline} vs {v.n_candidate} steps, {v.jobs_baseline} vs {v.jobs_candidate} jobs); "
-              f"block bootstrap {1 - th.alpha:.0%} CI; the verdict must hold with any one job of either side left out"
-              + ("; calibration-normalised" if v.normalised else ""))
+def speed_row(
+    backend: str,
+    cell: str,
+    base: Sequence[JobSample],
+    cand: Sequence[JobSample],
+    th: Thresholds,
+    scales: tuple[list[float] | None, list[float] | None],
+) -> Row:
+    v = stats.speed_verdict(
+        [j.step_s for j in base],
+        [j.step_s for j in cand],
+        th.max_slowdown,
+        th.alpha,
+        baseline_scale=scales[0],
+        candidate_scale=scales[1],
+    )
+    method = (
+        f"ratio of fastest block medians; Mann-Whitney U on {v.blocks_baseline} vs {v.blocks_candidate} block "
+        f"medians ({v.n_baseline} vs {v.n_candidate} steps, {v.jobs_baseline} vs {v.jobs_candidate} jobs); "
+        f"block bootstrap {1 - th.alpha:.0%} CI; the verdict must hold with any one job of either side left out"
+        + ("; calibration-normalised" if v.normalised else "")
+    )
     detail = v.reason
     if v.n_baseline and v.n_candidate:
         detail += f"; medians {v.median_baseline * 1e3:.3g} vs {v.median_candidate * 1e3:.3g} ms"
     if max(v.jobs_baseline, v.jobs_candidate) > 1 and math.isfinite(v.robust_low):
         detail += f"; with any one job left out {v.robust_low - 1:+.1%} to {v.robust_high - 1:+.1%}"
-    return Row(backend, cell, "step time", _seed_label(_seeds(base), _seeds(cand)), Verdict(v.change.value), detail, method,
-               _num(v.fastest_baseline), _num(v.fastest_candidate), _minus_one(v.ratio), _minus_one(v.low),
-               _minus_one(v.high), _num(v.p_value))
+    return Row(
+        backend,
+        cell,
+        "step time",
+        _seed_label(_seeds(base), _seeds(cand)),
+        Verdict(v.change.value),
+        detail,
+        method,
+        _num(v.fastest_baseline),
+        _num(v.fastest_candidate),
+        _minus_one(v.ratio),
+        _minus_one(v.low),
+        _minus_one(v.high),
+        _num(v.p_value),
+    )
 
 
-def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float], cand: Mapping[int, float],
-                 th: Thresholds) -> Row:
+def accuracy_row(
+    backend: str, cell: str, metric: str, base: Mapping[int, float], cand: Mapping[int, float], th: Thresholds
+) -> Row:
     seeds = _seed_label(base, cand)
     if not base or not cand:
         return Row(backend, cell, metric, seeds, Verdict.INCONCLUSIVE, "no value recorded on one side")
@@ -266,10 +326,26 @@ def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float]
         p = stats.one_sample_t_p(diffs)
         what = "" if len(diffs) == 1 else "mean "
         detail = _accuracy_detail(ci.mean, th.max_acc_drop, what) + ("" if math.isnan(p) else f" (paired t p={p:.2g})")
-        method = "same seed, threshold" if len(diffs) == 1 else f"same seeds, threshold on the mean of {len(diffs)} paired changes"
-        return Row(backend, cell, metric, seeds, _accuracy_verdict(ci.mean, th.max_acc_drop, True), detail, method,
-                   float(np.mean(list(base.values()))), float(np.mean(list(cand.values()))), ci.mean,
-                   _num(ci.low), _num(ci.high), _num(p))
+        method = (
+            "same seed, threshold"
+            if len(diffs) == 1
+            else f"same seeds, threshold on the mean of {len(diffs)} paired changes"
+        )
+        return Row(
+            backend,
+            cell,
+            metric,
+            seeds,
+            _accuracy_verdict(ci.mean, th.max_acc_drop, True),
+            detail,
+            method,
+            float(np.mean(list(base.values()))),
+            float(np.mean(list(cand.values()))),
+            ci.mean,
+            _num(ci.low),
+            _num(ci.high),
+            _num(p),
+        )
     if len(base) >= 2 and len(cand) >= 2:
         w = stats.welch(list(base.values()), list(cand.values()), confidence=1 - th.alpha)
         significant = w.p_value < th.alpha
@@ -279,13 +355,35 @@ def accuracy_row(backend: str, cell: str, metric: str, base: Mapping[int, float]
             detail += f", not significant (p={w.p_value:.2g})"
         elif verdict is not Verdict.NO_CHANGE:
             detail += f", p={w.p_value:.2g} < {th.alpha:g}"
-        return Row(backend, cell, metric, seeds, verdict, detail, f"Welch t-test, {w.n_a} vs {w.n_b} seeds",
-                   w.mean_a, w.mean_b, w.diff, _num(w.low), _num(w.high), _num(w.p_value))
+        return Row(
+            backend,
+            cell,
+            metric,
+            seeds,
+            verdict,
+            detail,
+            f"Welch t-test, {w.n_a} vs {w.n_b} seeds",
+            w.mean_a,
+            w.mean_b,
+            w.diff,
+            _num(w.low),
+            _num(w.high),
+            _num(w.p_value),
+        )
     mean_b, mean_c = float(np.mean(list(base.values()))), float(np.mean(list(cand.values())))
     diff = mean_c - mean_b
-    return Row(backend, cell, metric, seeds, _accuracy_verdict(diff, th.max_acc_drop, True),
-               _accuracy_detail(diff, th.max_acc_drop, "mean "),
-               "different seeds, too few for a test: threshold on the means", mean_b, mean_c, diff)
+    return Row(
+        backend,
+        cell,
+        metric,
+        seeds,
+        _accuracy_verdict(diff, th.max_acc_drop, True),
+        _accuracy_detail(diff, th.max_acc_drop, "mean "),
+        "different seeds, too few for a test: threshold on the means",
+        mean_b,
+        mean_c,
+        diff,
+    )
 
 
 def _accuracy_verdict(diff: float, max_drop: float, significant: bool) -> Verdict:
@@ -306,6 +404,7 @@ def _accuracy_detail(diff: float, max_drop: float, what: str) -> str:
 
 # -- notes ---------------------------------------------------------------------------------------------
 
+
 def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
     """What a reader must know to trust the verdicts: changed conditions, busy machines, failed baselines."""
     base_ok = [j for j in base if j.ok]
@@ -313,20 +412,26 @@ def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
     out = []
     threads_b, threads_c = _env(base_ok, "threads"), _env(cand_ok, "threads")
     if threads_b and threads_c and threads_b != threads_c:
-        out.append(f"threads differ: baseline {_join(threads_b)}, candidate {_join(threads_c)} "
-                   "(a configuration change: never normalised away)")
+        out.append(
+            f"threads differ: baseline {_join(threads_b)}, candidate {_join(threads_c)} "
+            "(a configuration change: never normalised away)"
+        )
     versions_b, versions_c = _frameworks(base_ok), _frameworks(cand_ok)
     for name in sorted(set(versions_b) | set(versions_c)) if base_ok and cand_ok else ():
         if versions_b.get(name) != versions_c.get(name):
-            out.append(f"{name} version: baseline {_join(versions_b.get(name, {'not recorded'}))}, "
-                       f"candidate {_join(versions_c.get(name, {'not recorded'}))}")
+            out.append(
+                f"{name} version: baseline {_join(versions_b.get(name, {'not recorded'}))}, "
+                f"candidate {_join(versions_c.get(name, {'not recorded'}))}"
+            )
     for side, jobs in (("baseline", base), ("candidate", cand)):
         for j in jobs:
             if j.ok and j.busy:
                 out.append(f"{side} job {j.job_id} ran on a busy machine: its step times are suspect")
             if j.ok and _calibration_moved(j):
-                out.append(f"{side} job {j.job_id}: calibration changed by {_calibration_moved(j):+.0%} between its "
-                           "start and end (machine speed or load changed mid-job)")
+                out.append(
+                    f"{side} job {j.job_id}: calibration changed by {_calibration_moved(j):+.0%} between its "
+                    "start and end (machine speed or load changed mid-job)"
+                )
             if side == "baseline" and not j.ok:
                 out.append(f"baseline job {j.job_id} {j.status}: not compared")
     return out
@@ -341,6 +446,7 @@ def _calibration_moved(job: JobSample) -> float | None:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+
 
 def _calibration(jobs: Iterable[JobSample]) -> list[float]:
     return _clean(t for j in jobs for t in j.calibration_s)
@@ -373,8 +479,13 @@ def _frameworks(jobs: Iterable[JobSample]) -> dict[str, set[str]]:
 
 
 def _info(side: Side) -> SideInfo:
-    commits = sorted({str(j.environment.get("git_commit"))[:12] + ("+dirty" if j.environment.get("git_dirty") else "")
-                      for j in side.jobs if j.environment.get("git_commit")})
+    commits = sorted(
+        {
+            str(j.environment.get("git_commit"))[:12] + ("+dirty" if j.environment.get("git_dirty") else "")
+            for j in side.jobs
+            if j.environment.get("git_commit")
+        }
+    )
     return SideInfo(side.kind, str(side.path), side.name, len(side.jobs), sum(j.ok for j in side.jobs), tuple(commits))
 
 
@@ -387,7 +498,7 @@ def _seeds(jobs: Iterable[JobSample]) -> set[int]:
 
 
 def _seed_label(base: Iterable[int], cand: Iterable[int] | None = None) -> str:
-    """"0,1,2" for one side or equal sides, "0 vs 1" when they differ."""
+    """ "0,1,2" for one side or equal sides, "0 vs 1" when they differ."""
     b = ",".join(map(str, sorted(base)))
     c = b if cand is None else ",".join(map(str, sorted(cand)))
     return b if b == c else f"{b} vs {c}"

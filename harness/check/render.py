@@ -43,8 +43,19 @@ def table_cells(row: Row) -> list[str]:
         value, change = (lambda v: f"{v:.4f}"), (lambda v: f"{v:+.4f}")
     fmt = lambda v, f: "" if v is None else f(v)  # noqa: E731
     ci = f"[{change(row.low)}, {change(row.high)}]" if row.low is not None and row.high is not None else ""
-    return [row.backend, row.cell, row.metric, row.seeds, fmt(row.baseline, value), fmt(row.candidate, value),
-            fmt(row.change, change), ci, fmt(row.p_value, lambda p: f"{p:.2g}"), row.verdict.value, row.detail]
+    return [
+        row.backend,
+        row.cell,
+        row.metric,
+        row.seeds,
+        fmt(row.baseline, value),
+        fmt(row.candidate, value),
+        fmt(row.change, change),
+        ci,
+        fmt(row.p_value, lambda p: f"{p:.2g}"),
+        row.verdict.value,
+        row.detail,
+    ]
 
 
 def _side(label: str, info) -> str:
@@ -54,15 +65,23 @@ def _side(label: str, info) -> str:
 
 def _thresholds(report: Report) -> str:
     t = report.thresholds
-    return (f"thresholds: max slowdown {t.max_slowdown:.0%}, max accuracy drop {t.max_acc_drop:g}, alpha {t.alpha:g} "
-            f"(CI = {1 - t.alpha:.0%} confidence interval of the change)")
+    return (
+        f"thresholds: max slowdown {t.max_slowdown:.0%}, max accuracy drop {t.max_acc_drop:g}, alpha {t.alpha:g} "
+        f"(CI = {1 - t.alpha:.0%} confidence interval of the change)"
+    )
 
 
 def to_text(report: Report) -> str:
     rows = [list(COLUMNS)] + [table_cells(r) for r in report.rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
-    lines = [f"bench check: {headline(report)}", _side("baseline", report.baseline),
-             _side("candidate", report.candidate), _thresholds(report), f"machine: {report.machine.reason}", ""]
+    lines = [
+        f"bench check: {headline(report)}",
+        _side("baseline", report.baseline),
+        _side("candidate", report.candidate),
+        _thresholds(report),
+        f"machine: {report.machine.reason}",
+        "",
+    ]
     for cells in rows:
         verdict = cells[-2].upper() if cells[-2] in (Verdict.REGRESSION.value, Verdict.FAILED.value) else cells[-2]
         lines.append("  ".join(c.ljust(w) for c, w in zip([*cells[:-2], verdict], widths)) + "  " + cells[-1])
@@ -72,22 +91,35 @@ def to_text(report: Report) -> str:
 
 def to_markdown(report: Report) -> str:
     mark = "❌" if report.failures else "✅"
-    lines = [f"### {mark} bench check: {headline(report)}", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = [
+        f"### {mark} bench check: {headline(report)}",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     for row in report.rows:
         cells = table_cells(row)
         cells[-2] = _MD_MARK[row.verdict] + (f"**{cells[-2]}**" if row.verdict.fails else cells[-2])
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    lines += ["", f"- {_side('**baseline**', report.baseline)}", f"- {_side('**candidate**', report.candidate)}",
-              f"- {_thresholds(report)}", f"- machine: {report.machine.reason}"]
+    lines += [
+        "",
+        f"- {_side('**baseline**', report.baseline)}",
+        f"- {_side('**candidate**', report.candidate)}",
+        f"- {_thresholds(report)}",
+        f"- machine: {report.machine.reason}",
+    ]
     lines += [f"- note: {n}" for n in report.notes]
     methods = sorted({f"{r.metric}: {r.method}" for r in report.rows if r.method})
     if methods:
         lines += ["", "<details><summary>How each verdict was decided</summary>", ""]
-        lines += [f"- {m}" for m in methods] + ["", "A speed regression needs the fastest block's step time beyond "
-                  "the max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
-                  "needs a drop beyond the max accuracy drop (with the same seeds on both sides, on the mean paired change; with different seeds, two or more a side, also Welch p < alpha).",
-                  "", "</details>"]
+        lines += [f"- {m}" for m in methods] + [
+            "",
+            "A speed regression needs the fastest block's step time beyond "
+            "the max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
+            "needs a drop beyond the max accuracy drop (with the same seeds on both sides, on the mean paired change; with different seeds, two or more a side, also Welch p < alpha).",
+            "",
+            "</details>",
+        ]
     return "\n".join(lines) + "\n"
 
 

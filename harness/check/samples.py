@@ -85,9 +85,12 @@ def pooled(sides: list[Side]) -> Side:
     if len(sides) == 1:
         return sides[0]
     kinds = {s.kind for s in sides}
-    return Side(kinds.pop() + "s" if len(kinds) == 1 else "runs and baseline files",
-                tuple(p for s in sides for p in s.paths), ",".join(s.name for s in sides),
-                tuple(j for s in sides for j in s.jobs))
+    return Side(
+        kinds.pop() + "s" if len(kinds) == 1 else "runs and baseline files",
+        tuple(p for s in sides for p in s.paths),
+        ",".join(s.name for s in sides),
+        tuple(j for s in sides for j in s.jobs),
+    )
 
 
 def from_record(record: Mapping[str, Any]) -> JobSample:
@@ -119,9 +122,15 @@ def load_run(run_dir: Path) -> Side:
         if path.is_file():
             jobs.append(from_record(read_record(path)))
         else:
-            jobs.append(JobSample(entry["backend"], entry["cell"], int(entry["seed"]),
-                                  status=entry.get("status") if entry.get("status") != "ok" else "missing",
-                                  error=entry.get("error") or "no job record written"))
+            jobs.append(
+                JobSample(
+                    entry["backend"],
+                    entry["cell"],
+                    int(entry["seed"]),
+                    status=entry.get("status") if entry.get("status") != "ok" else "missing",
+                    error=entry.get("error") or "no job record written",
+                )
+            )
     return Side("run", (run_dir,), str(manifest.get("name") or run_dir.name), tuple(jobs))
 
 
@@ -132,8 +141,10 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("kind") != RUN_KIND:
         raise BenchError(f"{run_dir / 'manifest.json'} is not an rnn-bench run manifest")
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BenchError(f"run {run_dir} has manifest schema version {manifest.get('schema_version')!r}; "
-                         f"this rnn-bench reads version {SCHEMA_VERSION}")
+        raise BenchError(
+            f"run {run_dir} has manifest schema version {manifest.get('schema_version')!r}; "
+            f"this rnn-bench reads version {SCHEMA_VERSION}"
+        )
     return manifest
 
 

@@ -13,33 +13,83 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 
 @click.command("check")
-@click.option("--baseline", "baseline_refs", required=True, multiple=True, metavar="FILE_OR_RUN",
-              help="A baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
-                   "it (or give a comma list) for several runs of the baseline: their jobs are pooled.")
-@click.option("--candidate", "candidate_refs", multiple=True, metavar="RUN",
-              help="The run to check: a folder or a run name under --results; repeat it (or give a comma list) "
-                   "for several runs. Default: the latest run there.")
-@click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Folder holding the runs (for run names and the default candidate).")
-@click.option("--max-slowdown", default=0.10, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Largest tolerated rise of the step time (fastest block; 0.10 = 10%): a slowdown users "
-                   "notice, above the spread of identical code in interleaved rounds (measure it with A/A runs, "
-                   "scripts/prove_check.py; raise it for noisier machines or a committed baseline; 1.0 = twice "
-                   "as slow). A regression also needs p < --alpha.")
-@click.option("--max-acc-drop", default=0.01, show_default=True, type=click.FloatRange(0, 1),
-              help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). Matched "
-                   "mode is deterministic, so identical code gives identical accuracy; one point leaves room "
-                   "for numerics changes (a framework upgrade) while catching a broken model.")
-@click.option("--alpha", default=0.01, show_default=True, type=_open01,
-              help="Significance level of every test (and 1 - confidence of the intervals shown): with about a "
-                   "dozen comparisons per check (3 per backend x cell), 0.01 keeps a chance false alarm rare.")
-@click.option("--normalize", default="auto", show_default=True, type=click.Choice(["auto", "always", "never"]),
-              help=f"Divide step times by each side's calibration time: auto = when the machines differ or the "
-                   f"calibration moved by more than {CALIBRATION_TOLERANCE:.0%}.")
-@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(FORMATS),
-              help="text for a terminal or CI log, md for a CI job summary or pull-request comment, json for tools.")
-def check(baseline_refs: tuple[str, ...], candidate_refs: tuple[str, ...], results: str, max_slowdown: float, max_acc_drop: float,
-          alpha: float, normalize: str, fmt: str) -> None:
+@click.option(
+    "--baseline",
+    "baseline_refs",
+    required=True,
+    multiple=True,
+    metavar="FILE_OR_RUN",
+    help="A baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
+    "it (or give a comma list) for several runs of the baseline: their jobs are pooled.",
+)
+@click.option(
+    "--candidate",
+    "candidate_refs",
+    multiple=True,
+    metavar="RUN",
+    help="The run to check: a folder or a run name under --results; repeat it (or give a comma list) "
+    "for several runs. Default: the latest run there.",
+)
+@click.option(
+    "--results",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder holding the runs (for run names and the default candidate).",
+)
+@click.option(
+    "--max-slowdown",
+    default=0.10,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Largest tolerated rise of the step time (fastest block; 0.10 = 10%): a slowdown users "
+    "notice, above the spread of identical code in interleaved rounds (measure it with A/A runs, "
+    "scripts/prove_check.py; raise it for noisier machines or a committed baseline; 1.0 = twice "
+    "as slow). A regression also needs p < --alpha.",
+)
+@click.option(
+    "--max-acc-drop",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). Matched "
+    "mode is deterministic, so identical code gives identical accuracy; one point leaves room "
+    "for numerics changes (a framework upgrade) while catching a broken model.",
+)
+@click.option(
+    "--alpha",
+    default=0.01,
+    show_default=True,
+    type=_open01,
+    help="Significance level of every test (and 1 - confidence of the intervals shown): with about a "
+    "dozen comparisons per check (3 per backend x cell), 0.01 keeps a chance false alarm rare.",
+)
+@click.option(
+    "--normalize",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "always", "never"]),
+    help=f"Divide step times by each side's calibration time: auto = when the machines differ or the "
+    f"calibration moved by more than {CALIBRATION_TOLERANCE:.0%}.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="text",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="text for a terminal or CI log, md for a CI job summary or pull-request comment, json for tools.",
+)
+def check(
+    baseline_refs: tuple[str, ...],
+    candidate_refs: tuple[str, ...],
+    results: str,
+    max_slowdown: float,
+    max_acc_drop: float,
+    alpha: float,
+    normalize: str,
+    fmt: str,
+) -> None:
     """Compare a candidate run against a baseline, per backend x cell. Exit 0 pass, 1 regression, 2 cannot compare.
 
     \b

@@ -65,5 +65,7 @@ def render(summary: dict[str, Any]) -> str:
     for row in rows:
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells))
-    lines.append("lengths in words before padding (start token excluded); truncated: longer than maxlen with the start token")
+    lines.append(
+        "lengths in words before padding (start token excluded); truncated: longer than maxlen with the start token"
+    )
     return "\n".join(lines)

@@ -11,13 +11,28 @@ from harness.export import FORMATS, export_run
 
 @click.command("export")
 @click.argument("run")
-@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS),
-              help="pytest-benchmark: its --benchmark-json schema, one benchmark per backend x cell, so "
-                   "pytest-benchmark compare and github-action-benchmark (tool: pytest) read it.")
-@click.option("--out", default=None, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write to FILE (default: standard output).")
-@click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Folder holding the runs, when RUN is a run name.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(FORMATS),
+    help="pytest-benchmark: its --benchmark-json schema, one benchmark per backend x cell, so "
+    "pytest-benchmark compare and github-action-benchmark (tool: pytest) read it.",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE (default: standard output).",
+)
+@click.option(
+    "--results",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder holding the runs, when RUN is a run name.",
+)
 def export(run: str, fmt: str, out: str | None, results: str) -> None:
     """Export RUN (a run folder or a run name under --results)."""
     text = export_run(resolve_run(run, results), fmt)

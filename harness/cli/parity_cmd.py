@@ -24,7 +24,13 @@ from .options import choose, default_threads, threads_option
     metavar="LIST",
     help=f"Backends to compare, the first being the reference (default: {','.join(DEFAULT_BACKENDS)}).",
 )
-@click.option("--steps", type=click.IntRange(min=0), default=DEFAULT_STEPS, show_default=True, help="Training steps before comparing parameters and losses.")
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    default=DEFAULT_STEPS,
+    show_default=True,
+    help="Training steps before comparing parameters and losses.",
+)
 @click.option(
     "--dtype",
     type=click.Choice(["auto", "float32", "float64"]),

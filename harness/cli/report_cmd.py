@@ -15,17 +15,30 @@ from .options import results_option, split_list
 @click.command("report")
 @click.argument("runs", nargs=-1, metavar="[RUN ...]")
 @results_option
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default RUN/report/; several runs: LAST_RUN/report-combined/).")
-@click.option("--format", "formats", multiple=True, metavar="md,html,csv,json",
-              help="Outputs to write, comma list or repeated (default: all). md: report.md; html: index.html; "
-                   "csv: summary.csv and the tidy tables (plus Parquet where pyarrow is installed); json: report.json.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default RUN/report/; several runs: LAST_RUN/report-combined/).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="md,html,csv,json",
+    help="Outputs to write, comma list or repeated (default: all). md: report.md; html: index.html; "
+    "csv: summary.csv and the tidy tables (plus Parquet where pyarrow is installed); json: report.json.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open index.html in a web browser when done.")
-@click.option("--strict", is_flag=True,
-              help="Refuse (exit 2) when the jobs do not share spec, data, machine, threads, batches or weights, "
-                   "instead of reporting them under a warning banner.")
-def report(runs: tuple[str, ...], results: str, out: str | None, formats: tuple[str, ...], open_browser: bool,
-           strict: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse (exit 2) when the jobs do not share spec, data, machine, threads, batches or weights, "
+    "instead of reporting them under a warning banner.",
+)
+def report(
+    runs: tuple[str, ...], results: str, out: str | None, formats: tuple[str, ...], open_browser: bool, strict: bool
+) -> None:
     """Compare the jobs of RUN (a run folder, or a run name under --results); several RUNs are combined
     and compared, each labelled; none: the latest run under --results.
 

@@ -42,26 +42,75 @@ def _seeds(values: tuple[str, ...]) -> tuple[int, ...]:
 
 
 @click.command("run")
-@click.option("--cells", multiple=True, metavar="LIST", help=f"Cells, comma list or repeated (default: all: {','.join(CELLS)}).")
-@click.option("--backends", multiple=True, metavar="LIST", help="Backends, comma list or repeated (default: keras,torch).")
-@click.option("--seeds", multiple=True, metavar="LIST", help="Seeds (default 0); each seed is a job per backend x cell.")
-@click.option("--mode", type=click.Choice(MODES), default="matched", show_default=True,
-              help="matched: one set of initial weights and Keras' RMSprop everywhere; native: each framework's own defaults.")
+@click.option(
+    "--cells", multiple=True, metavar="LIST", help=f"Cells, comma list or repeated (default: all: {','.join(CELLS)})."
+)
+@click.option(
+    "--backends", multiple=True, metavar="LIST", help="Backends, comma list or repeated (default: keras,torch)."
+)
+@click.option(
+    "--seeds", multiple=True, metavar="LIST", help="Seeds (default 0); each seed is a job per backend x cell."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="matched",
+    show_default=True,
+    help="matched: one set of initial weights and Keras' RMSprop everywhere; native: each framework's own defaults.",
+)
 @spec_options
 @data_option
-@click.option("--train-limit", type=click.IntRange(min=2), default=None,
-              help="Use only the first N training reviews (validation is split from these, as Keras would).")
-@click.option("--test-limit", type=click.IntRange(min=1), default=None, help="Evaluate on the first N test reviews only.")
+@click.option(
+    "--train-limit",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Use only the first N training reviews (validation is split from these, as Keras would).",
+)
+@click.option(
+    "--test-limit", type=click.IntRange(min=1), default=None, help="Evaluate on the first N test reviews only."
+)
 @threads_option
-@click.option("--target-acc", type=click.FloatRange(0, 1), default=DEFAULT_TARGET_ACC, show_default=True,
-              help="Validation accuracy for time-to-accuracy.")
+@click.option(
+    "--target-acc",
+    type=click.FloatRange(0, 1),
+    default=DEFAULT_TARGET_ACC,
+    show_default=True,
+    help="Validation accuracy for time-to-accuracy.",
+)
 @results_option
 @click.option("--name", default=None, help="Run folder name (default: the start time, YYYYmmdd-HHMMSS).")
-@click.option("--resume", default=None, metavar="RUN", help="Rerun only the missing or failed jobs of RUN (its matrix and spec are kept).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None, help="Per-job time limit in seconds (default: none).")
+@click.option(
+    "--resume",
+    default=None,
+    metavar="RUN",
+    help="Rerun only the missing or failed jobs of RUN (its matrix and spec are kept).",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Per-job time limit in seconds (default: none).",
+)
 @click.option("--quiet", is_flag=True, help="One line per epoch and per job instead of the live view.")
-def run(cells, backends, seeds, mode, data, train_limit, test_limit, threads, target_acc, results, name, resume,
-        timeout_s, quiet, config, **spec_fields) -> None:
+def run(
+    cells,
+    backends,
+    seeds,
+    mode,
+    data,
+    train_limit,
+    test_limit,
+    threads,
+    target_acc,
+    results,
+    name,
+    resume,
+    timeout_s,
+    quiet,
+    config,
+    **spec_fields,
+) -> None:
     """Train the benchmark matrix and write one JSON record per job.
 
     Each job runs in a fresh process with its thread pools pinned; all jobs see the same prepared data and

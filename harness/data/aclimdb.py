@@ -82,7 +82,9 @@ def _corpus(reviews: Iterator[tuple[ReviewKey, bytes]], num_words: int, where: s
         )
     if len(set(keys)) != len(keys):
         split, label, review_id = next(k for k, n in collections.Counter(keys).items() if n > 1)
-        raise BenchError(f"{where} holds review {SPLITS[split]}/{LABELS[label]}/{review_id} twice; pass a single aclImdb tree")
+        raise BenchError(
+            f"{where} holds review {SPLITS[split]}/{LABELS[label]}/{review_id} twice; pass a single aclImdb tree"
+        )
     order = sorted(range(len(keys)), key=keys.__getitem__)
     by_split = {s: np.array([i for i in order if keys[i][0] == s], dtype=np.int64) for s in range(len(SPLITS))}
     for s, split in enumerate(SPLITS):
@@ -133,7 +135,9 @@ def _check_member(member: tarfile.TarInfo, archive: Path) -> ReviewKey | None:
         )
     key = _review_key(name)
     if key is not None and not member.isfile():
-        raise BenchError(f"archive {archive} member {name!r} is a link or special file, not a review; refusing the archive")
+        raise BenchError(
+            f"archive {archive} member {name!r} is a link or special file, not a review; refusing the archive"
+        )
     return key
 
 
@@ -156,4 +160,3 @@ def _folder_reviews(path: Path) -> Iterator[tuple[ReviewKey, Path]]:
                 key = _review_key(f"{split}/{label}/{entry.name}")
                 if key is not None and entry.is_file():
                     yield key, Path(entry.path)
-

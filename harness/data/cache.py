@@ -35,8 +35,13 @@ def user_cache_dir(cache_dir: str | Path | None = None) -> Path:
 
 
 def cache_key(source_hash: str, spec: Spec) -> str:
-    fields = {"pipeline": PIPELINE_VERSION, "source_hash": source_hash, "vocab_size": spec.vocab_size,
-              "maxlen": spec.maxlen, "validation_split": spec.validation_split}
+    fields = {
+        "pipeline": PIPELINE_VERSION,
+        "source_hash": source_hash,
+        "vocab_size": spec.vocab_size,
+        "maxlen": spec.maxlen,
+        "validation_split": spec.validation_split,
+    }
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
 
 

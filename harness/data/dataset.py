@@ -77,16 +77,23 @@ def make_dataset(splits: Mapping[str, Rows], source: str, source_hash: str) -> D
     for split in SPLITS:
         arrays[f"x_{split}"], arrays[f"y_{split}"] = splits[split].x, splits[split].y
     maxlen = splits["train"].x.shape[1]
-    return Dataset(**arrays, source=source, source_hash=source_hash, fingerprint=fingerprint(arrays),
-                   stats={split: _split_stats(splits[split], maxlen) for split in SPLITS},
-                   lengths={split: splits[split].lengths for split in SPLITS},
-                   oov_counts={split: splits[split].oov for split in SPLITS})
+    return Dataset(
+        **arrays,
+        source=source,
+        source_hash=source_hash,
+        fingerprint=fingerprint(arrays),
+        stats={split: _split_stats(splits[split], maxlen) for split in SPLITS},
+        lengths={split: splits[split].lengths for split in SPLITS},
+        oov_counts={split: splits[split].oov for split in SPLITS},
+    )
 
 
 def split_dataset(train: Rows, test: Rows, validation_split: float, source: str, source_hash: str) -> Dataset:
     """Validation = the last part of ``train``, cut where keras ``fit(validation_split=...)`` cuts."""
     split_at = validation_split_index(len(train.y), validation_split)
-    return make_dataset({"train": train.part(stop=split_at), "val": train.part(split_at), "test": test}, source, source_hash)
+    return make_dataset(
+        {"train": train.part(stop=split_at), "val": train.part(split_at), "test": test}, source, source_hash
+    )
 
 
 def from_corpus(corpus: Corpus, maxlen: int, validation_split: float, source: str, source_hash: str) -> Dataset:
@@ -98,7 +105,9 @@ def from_corpus(corpus: Corpus, maxlen: int, validation_split: float, source: st
             raise BenchError(f"{source} has {only} in its {split} split; a binary classifier needs both classes")
     train_order, test_order = keras_shuffle_orders(len(corpus.train), len(corpus.test))
     train = _rows(corpus.train, corpus.y_train, train_order, maxlen)
-    return split_dataset(train, _rows(corpus.test, corpus.y_test, test_order, maxlen), validation_split, source, source_hash)
+    return split_dataset(
+        train, _rows(corpus.test, corpus.y_test, test_order, maxlen), validation_split, source, source_hash
+    )
 
 
 def limit_dataset(ds: Dataset, train_limit: int | None, test_limit: int | None, validation_split: float) -> Dataset:
@@ -106,7 +115,9 @@ def limit_dataset(ds: Dataset, train_limit: int | None, test_limit: int | None, 
     again from them as keras would) and the first ``test_limit`` test reviews."""
     if train_limit is None and test_limit is None:
         return ds
-    train = Rows(*(np.concatenate([a, b]) for a, b in zip(_split_rows(ds, "train"), _split_rows(ds, "val"), strict=True)))
+    train = Rows(
+        *(np.concatenate([a, b]) for a, b in zip(_split_rows(ds, "train"), _split_rows(ds, "val"), strict=True))
+    )
     test = _split_rows(ds, "test")
     train, test = train.part(stop=train_limit), test.part(stop=test_limit)
     source = f"{ds.source} (first {len(train.y)} train, {len(test.y)} test)"
@@ -119,8 +130,12 @@ def _split_rows(ds: Dataset, split: str) -> Rows:
 
 def _rows(rows: Ragged, labels: np.ndarray, order: np.ndarray, maxlen: int) -> Rows:
     """Padded rows in ``order`` with their labels, words (start token excluded) and OOV words."""
-    return Rows(pad_pre(rows, maxlen, order), labels[order].astype(np.float32),
-                (rows.lengths[order] - 1).astype(np.int32), rows.count_per_row(OOV)[order].astype(np.int32))
+    return Rows(
+        pad_pre(rows, maxlen, order),
+        labels[order].astype(np.float32),
+        (rows.lengths[order] - 1).astype(np.int32),
+        rows.count_per_row(OOV)[order].astype(np.int32),
+    )
 
 
 def _split_stats(rows: Rows, maxlen: int) -> dict[str, Any]:

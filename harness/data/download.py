@@ -36,10 +36,14 @@ def fetch(url: str, dest: Path, sha256: str, progress: bool = False, timeout: fl
                     "not kept: retry, or pass --data PATH to a verified copy"
                 )
     except urllib.error.HTTPError as err:
-        raise BenchError(f"cannot download {url} (HTTP {err.code} {err.reason}); pass --data PATH to a local copy") from None
+        raise BenchError(
+            f"cannot download {url} (HTTP {err.code} {err.reason}); pass --data PATH to a local copy"
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", None) or err
-        raise BenchError(f"cannot download {url} ({reason}); check the connection or pass --data PATH to a local copy") from None
+        raise BenchError(
+            f"cannot download {url} ({reason}); check the connection or pass --data PATH to a local copy"
+        ) from None
     return dest
 
 

@@ -78,9 +78,20 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         raise
     except PermissionError as err:
         raise unreadable(path, err) from None
-    except (zipfile.BadZipFile, pickle.PickleError, ValueError, EOFError, OSError, TypeError, AttributeError, IndexError,
-            KeyError) as err:
-        raise BenchError(f"cannot read {path}: truncated, corrupt or not an imdb.npz ({err}); download it again") from None
+    except (
+        zipfile.BadZipFile,
+        pickle.PickleError,
+        ValueError,
+        EOFError,
+        OSError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+    ) as err:
+        raise BenchError(
+            f"cannot read {path}: truncated, corrupt or not an imdb.npz ({err}); download it again"
+        ) from None
 
 
 def _read_npy(stream: io.BytesIO) -> np.ndarray:

@@ -15,7 +15,9 @@ from .keras_npz import check_trusted
 from .source import read_corpus, resolve_source, source_hash
 
 
-def load_dataset(spec: Spec, data: str | None = None, cache_dir: str | Path | None = None, progress: bool = False) -> Dataset:
+def load_dataset(
+    spec: Spec, data: str | None = None, cache_dir: str | Path | None = None, progress: bool = False
+) -> Dataset:
     """The dataset for ``spec`` from ``data`` (see ``source``); ``progress`` reports on stderr.
 
     Synthetic data is generated each time (milliseconds); every other source is prepared once per

@@ -24,8 +24,13 @@ FORMAT_VERSION = 1
 
 
 def save_prepared(ds: Dataset, path: str | Path) -> None:
-    meta = {"format": FORMAT, "version": FORMAT_VERSION, "source": ds.source, "source_hash": ds.source_hash,
-            "fingerprint": ds.fingerprint}
+    meta = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "source": ds.source,
+        "source_hash": ds.source_hash,
+        "fingerprint": ds.fingerprint,
+    }
     members = {name: _compact(array) if name.startswith("x_") else array for name, array in ds.arrays().items()}
     for split in SPLITS:
         members[f"lengths_{split}"] = ds.lengths[split]
@@ -45,8 +50,12 @@ def load_prepared(path: str | Path) -> Dataset:
             if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
                 raise BenchError(f"{path} is not an rnn-bench prepared data file (version {FORMAT_VERSION}); {fix}")
             splits = {
-                split: Rows(npz[f"x_{split}"].astype(np.int32), npz[f"y_{split}"].astype(np.float32),
-                            npz[f"lengths_{split}"], npz[f"oov_{split}"])
+                split: Rows(
+                    npz[f"x_{split}"].astype(np.int32),
+                    npz[f"y_{split}"].astype(np.float32),
+                    npz[f"lengths_{split}"],
+                    npz[f"oov_{split}"],
+                )
                 for split in SPLITS
             }
             ds = make_dataset(splits, meta["source"], meta["source_hash"])

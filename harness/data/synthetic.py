@@ -98,8 +98,14 @@ def generate(params: SyntheticParams, vocab_size: int, maxlen: int) -> Corpus:
     return Corpus(train, y_train, test, y_test)
 
 
-def _split(rng: np.random.RandomState, n: int, maxlen: int, signal: tuple[np.ndarray, np.ndarray],
-           noise: np.ndarray, p: np.ndarray) -> tuple[Ragged, np.ndarray]:
+def _split(
+    rng: np.random.RandomState,
+    n: int,
+    maxlen: int,
+    signal: tuple[np.ndarray, np.ndarray],
+    noise: np.ndarray,
+    p: np.ndarray,
+) -> tuple[Ragged, np.ndarray]:
     labels = (np.arange(n) % 2).astype(np.int8)
     rng.shuffle(labels)
     median = 0.35 * maxlen

@@ -106,7 +106,9 @@ def keras_id_map(words: Sequence[str], train_counts: np.ndarray, num_words: int)
     return mapping
 
 
-def encode(rows: Ragged, words: Sequence[str], train: np.ndarray, test: np.ndarray, num_words: int) -> tuple[Ragged, Ragged]:
+def encode(
+    rows: Ragged, words: Sequence[str], train: np.ndarray, test: np.ndarray, num_words: int
+) -> tuple[Ragged, Ragged]:
     """Rows of provisional ids to keras id rows (start token first) for the row indices ``train``,
     ``test``; the vocabulary is ranked on the ``train`` rows only."""
     train_rows, test_rows = rows.take(train), rows.take(test)

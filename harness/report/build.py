@@ -40,16 +40,20 @@ def resolve_runs(names: Sequence[str], results: Path) -> list[Path]:
     if not names:
         found = run_dirs(results)
         if not found:
-            raise BenchError(f"no runs found under {results} (looked for {results}/*/manifest.json); run "
-                             f"'bench run' first, or point --results at the folder that holds your runs")
+            raise BenchError(
+                f"no runs found under {results} (looked for {results}/*/manifest.json); run "
+                f"'bench run' first, or point --results at the folder that holds your runs"
+            )
         return [found[-1]]
     paths: list[Path] = []
     for name in names:
         path = next((p for p in (Path(name), results / name) if _is_run(p)), None)
         if path is None:
             known = ", ".join(p.name for p in run_dirs(results)) or "none"
-            raise BenchError(f"no run {name!r}: neither {Path(name)} nor {results / name} is a run folder "
-                             f"(one with manifest.json or jobs/); runs under {results}: {known}")
+            raise BenchError(
+                f"no run {name!r}: neither {Path(name)} nor {results / name} is a run folder "
+                f"(one with manifest.json or jobs/); runs under {results}: {known}"
+            )
         if path.resolve() not in {p.resolve() for p in paths}:
             paths.append(path)
     return paths
@@ -60,15 +64,19 @@ def default_out(runs: Sequence[Path]) -> Path:
     return runs[-1] / ("report" if len(runs) == 1 else "report-combined")
 
 
-def make_report(runs: Sequence[Path], out: Path, formats: Sequence[str] = FORMATS, strict: bool = False) -> ReportResult:
+def make_report(
+    runs: Sequence[Path], out: Path, formats: Sequence[str] = FORMATS, strict: bool = False
+) -> ReportResult:
     ensure_writable_dir(out, "output folder")  # fail before reading anything
     loaded = load_runs(runs)
     if loaded.jobs.empty:
         raise BenchError(_nothing_to_report(loaded, runs))
     data = analyse(loaded)
     if strict and data.banners:
-        raise BenchError(f"--strict: the jobs are not comparable like for like ({len(data.banners)} problem(s)); "
-                         f"first: {data.banners[0]}")
+        raise BenchError(
+            f"--strict: the jobs are not comparable like for like ({len(data.banners)} problem(s)); "
+            f"first: {data.banners[0]}"
+        )
     files = []
     if "csv" in formats:
         files += write_tables(out, tidy_tables(loaded, data))
@@ -85,8 +93,16 @@ def make_report(runs: Sequence[Path], out: Path, formats: Sequence[str] = FORMAT
     if "json" in formats:
         write_json(out / "report.json", report_json(data))
         files.append(out / "report.json")
-    return ReportResult(out, files, data.summary, data.head_to_head, list(loaded.warnings), data.banners, data.flags,
-                        len(loaded.problems))
+    return ReportResult(
+        out,
+        files,
+        data.summary,
+        data.head_to_head,
+        list(loaded.warnings),
+        data.banners,
+        data.flags,
+        len(loaded.problems),
+    )
 
 
 def analyse(loaded: Loaded) -> document.ReportData:
@@ -177,6 +193,8 @@ def _nothing_to_report(loaded: Loaded, runs: Sequence[Path]) -> str:
     where = ", ".join(map(str, runs))
     if len(loaded.problems):
         first = loaded.problems.iloc[0]
-        return (f"no completed job to report in {where}: {len(loaded.problems)} job(s) failed, are missing or "
-                f"unreadable (first: {first['job_id']}: {first['reason']}); rerun them with 'bench run --resume RUN'")
+        return (
+            f"no completed job to report in {where}: {len(loaded.problems)} job(s) failed, are missing or "
+            f"unreadable (first: {first['job_id']}: {first['reason']}); rerun them with 'bench run --resume RUN'"
+        )
     return f"no job records in {where}/jobs; run 'bench run' first"

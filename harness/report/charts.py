@@ -59,8 +59,12 @@ PHASE_STYLE = {
     "train": {"linestyle": (0, (4, 2)), "marker": "x", "markersize": 3.5, "linewidth": 1.3},
 }
 RUN_LINESTYLES = ["-", "--", ":", "-."]
-_CURVES = {("validation", "accuracy"): "val_acc", ("train", "accuracy"): "train_acc",
-           ("validation", "loss"): "val_loss", ("train", "loss"): "train_loss"}  # seaborn's default dodge width: warm-up markers and bars use the same slots
+_CURVES = {
+    ("validation", "accuracy"): "val_acc",
+    ("train", "accuracy"): "train_acc",
+    ("validation", "loss"): "val_loss",
+    ("train", "loss"): "train_loss",
+}  # seaborn's default dodge width: warm-up markers and bars use the same slots
 
 
 def palette(backends: Iterable[str]) -> dict[str, str]:
@@ -70,28 +74,46 @@ def palette(backends: Iterable[str]) -> dict[str, str]:
     return {b: BACKEND_COLOURS.get(b) or next(spare) for b in backend_order(list(backends))}
 
 
-def render_charts(jobs: pd.DataFrame, epochs: pd.DataFrame, steps: pd.DataFrame, summary: pd.DataFrame,
-                  seed_table: pd.DataFrame, out: Path) -> list[Chart]:
+def render_charts(
+    jobs: pd.DataFrame,
+    epochs: pd.DataFrame,
+    steps: pd.DataFrame,
+    summary: pd.DataFrame,
+    seed_table: pd.DataFrame,
+    out: Path,
+) -> list[Chart]:
     colours = palette(jobs["backend"])
     target = float(jobs["target_acc"].iloc[0])
     several = jobs["run"].nunique() > 1
     charts: list[tuple[str, str, str, Callable[[], plt.Figure]]] = [
-        ("learning_curves", "Learning curves",
-         "Accuracy and loss per epoch, training (dashed) and validation (solid); "
-         + ("band: range over seeds." if _max_seeds(jobs) > 1 else "one seed per line."),
-         lambda: learning_curves(epochs, colours)),
-        ("step_times", "Step-time distributions",
-         "Per-step wall time (log scale). Boxes: timed steps (warm-up and partial last batches excluded, as in the "
-         "tables); black ×: warm-up steps (build/compile), recorded but not counted.",
-         lambda: step_times(steps, colours, several)),
-        ("accuracy_vs_time", "Validation accuracy against training time",
-         f"Validation accuracy at the end of each epoch against cumulative training wall time (evaluation excluded); "
-         f"one line per seed; dotted line: target {target:g}.",
-         lambda: accuracy_vs_time(epochs, colours, target)),
-        ("speed_bars", "Throughput and time to accuracy",
-         f"Training throughput (warm-up excluded) and training seconds until validation accuracy first reached "
-         f"{target:g}; mean over seeds, error bar ± sd; 'not reached': some seed never got there.",
-         lambda: speed_bars(summary, seed_table, colours, several)),
+        (
+            "learning_curves",
+            "Learning curves",
+            "Accuracy and loss per epoch, training (dashed) and validation (solid); "
+            + ("band: range over seeds." if _max_seeds(jobs) > 1 else "one seed per line."),
+            lambda: learning_curves(epochs, colours),
+        ),
+        (
+            "step_times",
+            "Step-time distributions",
+            "Per-step wall time (log scale). Boxes: timed steps (warm-up and partial last batches excluded, as in the "
+            "tables); black ×: warm-up steps (build/compile), recorded but not counted.",
+            lambda: step_times(steps, colours, several),
+        ),
+        (
+            "accuracy_vs_time",
+            "Validation accuracy against training time",
+            f"Validation accuracy at the end of each epoch against cumulative training wall time (evaluation excluded); "
+            f"one line per seed; dotted line: target {target:g}.",
+            lambda: accuracy_vs_time(epochs, colours, target),
+        ),
+        (
+            "speed_bars",
+            "Throughput and time to accuracy",
+            f"Training throughput (warm-up excluded) and training seconds until validation accuracy first reached "
+            f"{target:g}; mean over seeds, error bar ± sd; 'not reached': some seed never got there.",
+            lambda: speed_bars(summary, seed_table, colours, several),
+        ),
     ]
     out_charts = []
     with matplotlib.rc_context(RC), sns.axes_style("whitegrid"):
@@ -118,14 +140,18 @@ def save(figure: plt.Figure, out: Path, name: str, title: str, caption: str) -> 
 
 # -- the charts (each returns a Figure) ----------------------------------------------------------------
 
+
 def learning_curves(epochs: pd.DataFrame, colours: Mapping[str, str]) -> plt.Figure:
     """Rows: accuracy, loss (per run); columns: cells; colour: backend; dashed train, solid validation;
     with several seeds the line is the mean and the band the range over seeds.
 
     Drawn with matplotlib on seaborn's theme: seaborn's lineplot with two semantics cost about a second
     on the default matrix, a tenth of the report's time budget."""
-    bands = epochs.groupby(["run", "cell", "backend", "epoch"], sort=False).agg(
-        **{f"{col}_{how}": (col, how) for col in _CURVES.values() for how in ("mean", "min", "max")}).reset_index()
+    bands = (
+        epochs.groupby(["run", "cell", "backend", "epoch"], sort=False)
+        .agg(**{f"{col}_{how}": (col, how) for col in _CURVES.values() for how in ("mean", "min", "max")})
+        .reset_index()
+    )
     runs, cells = run_order(epochs), cell_order(epochs["cell"])
     rows = [(run, metric) for run in runs for metric in ("accuracy", "loss")]
     legend = _backend_legend(colours, epochs["backend"], lambda c: Line2D([], [], color=c, linewidth=2))
@@ -142,8 +168,14 @@ def learning_curves(epochs: pd.DataFrame, colours: Mapping[str, str]) -> plt.Fig
                 for phase, style in PHASE_STYLE.items():
                     column = _CURVES[(phase, metric)]
                     ax.plot(line["epoch"], line[f"{column}_mean"], color=colours[backend], **style)
-                    ax.fill_between(line["epoch"], line[f"{column}_min"], line[f"{column}_max"],
-                                    color=colours[backend], alpha=0.2, linewidth=0)
+                    ax.fill_between(
+                        line["epoch"],
+                        line[f"{column}_min"],
+                        line[f"{column}_max"],
+                        color=colours[backend],
+                        alpha=0.2,
+                        linewidth=0,
+                    )
             ax.set_title(f"{cell}" + (f" · {run}" if len(runs) > 1 else ""))
             ax.set_ylabel(metric)
             ax.xaxis.get_major_locator().set_params(integer=True)
@@ -168,9 +200,21 @@ def step_times(steps: pd.DataFrame, colours: Mapping[str, str], several: bool) -
         with warnings.catch_warnings():
             # seaborn 0.13.2 passes matplotlib 3.11's deprecated ``vert``; harmless until matplotlib 3.13.
             warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
-            sns.boxplot(data=timed, x="group", y="time_ms", hue="backend", order=groups, hue_order=hues,
-                        palette=colours, width=BOX_WIDTH, fliersize=1.2, linewidth=0.8, log_scale=True, legend=False,
-                        ax=ax)
+            sns.boxplot(
+                data=timed,
+                x="group",
+                y="time_ms",
+                hue="backend",
+                order=groups,
+                hue_order=hues,
+                palette=colours,
+                width=BOX_WIDTH,
+                fliersize=1.2,
+                linewidth=0.8,
+                log_scale=True,
+                legend=False,
+                ax=ax,
+            )
     else:  # every step was warm-up or partial: only the crosses below
         ax.set_yscale("log")
         ax.set_xticks(range(len(groups)), groups)
@@ -197,8 +241,15 @@ def accuracy_vs_time(epochs: pd.DataFrame, colours: Mapping[str, str], target: f
     for c, cell in enumerate(cells):
         ax = axes[0][c]
         for (run, _, backend), job in epochs[epochs["cell"] == cell].groupby(["run", "job_id", "backend"], sort=False):
-            ax.plot(job["elapsed_train_s"], job["val_acc"], color=colours[backend], linestyle=styles[run], marker="o",
-                    markersize=3.5, linewidth=1.5)
+            ax.plot(
+                job["elapsed_train_s"],
+                job["val_acc"],
+                color=colours[backend],
+                linestyle=styles[run],
+                marker="o",
+                markersize=3.5,
+                linewidth=1.5,
+            )
         ax.axhline(target, color="#777777", linestyle=":", linewidth=1)
         ax.set_title(cell)
         ax.set_xlabel("training time (s)")
@@ -207,7 +258,9 @@ def accuracy_vs_time(epochs: pd.DataFrame, colours: Mapping[str, str], target: f
     return fig
 
 
-def speed_bars(summary: pd.DataFrame, seed_table: pd.DataFrame, colours: Mapping[str, str], several: bool) -> plt.Figure:
+def speed_bars(
+    summary: pd.DataFrame, seed_table: pd.DataFrame, colours: Mapping[str, str], several: bool
+) -> plt.Figure:
     """Two panels of bars from the summary (mean over seeds) with ± sd error bars from the seed table."""
     frame = summary if "run" in summary else summary.assign(run=seed_table["run"].iloc[0])
     frame = frame.assign(group=_group_labels(frame, several))
@@ -217,16 +270,26 @@ def speed_bars(summary: pd.DataFrame, seed_table: pd.DataFrame, colours: Mapping
     fig, grid = _grid(1, 2, legend, panel_w=max(PANEL_W, 0.6 * len(groups) * len(hues)), panel_h=PANEL_H + 0.3)
     xs = _slot_positions(frame["group"], frame["backend"], groups, hues)
     keys = list(zip(frame["run"], frame["backend"], frame["cell"], frame["mode"]))
-    for ax, metric, label in ((grid[0][0], "samples_per_s", "throughput (samples/s)"),
-                              (grid[0][1], "time_to_acc_s", "time to accuracy (s)")):
+    for ax, metric, label in (
+        (grid[0][0], "samples_per_s", "throughput (samples/s)"),
+        (grid[0][1], "time_to_acc_s", "time to accuracy (s)"),
+    ):
         errors = np.array([sd[metric].get(k, np.nan) if metric in sd else np.nan for k in keys], dtype=float)
         heights = frame[metric].astype(float).to_numpy()
-        ax.bar(xs, np.nan_to_num(heights), width=BOX_WIDTH / len(hues) * 0.95,
-               color=[colours[b] for b in frame["backend"]])
+        ax.bar(
+            xs, np.nan_to_num(heights), width=BOX_WIDTH / len(hues) * 0.95, color=[colours[b] for b in frame["backend"]]
+        )
         spread = np.isfinite(heights) & np.isfinite(errors)  # one seed: no error bar at all
         if spread.any():
-            ax.errorbar(xs[spread], heights[spread], yerr=errors[spread], fmt="none", ecolor="#333333",
-                        elinewidth=0.8, capsize=3)
+            ax.errorbar(
+                xs[spread],
+                heights[spread],
+                yerr=errors[spread],
+                fmt="none",
+                ecolor="#333333",
+                elinewidth=0.8,
+                capsize=3,
+            )
         for x in xs[np.isnan(heights)]:
             ax.text(x, 0, "not reached", rotation=90, ha="center", va="bottom", fontsize=8, color="#555555")
         ax.set_xticks(range(len(groups)), groups)
@@ -245,8 +308,9 @@ def _backend_legend(colours: Mapping[str, str], present: Iterable[str], handle: 
     return [(backend, handle(colour)) for backend, colour in colours.items() if backend in shown]
 
 
-def _grid(rows: int, cols: int, legend: Legend, sharex: bool = False, panel_w: float = PANEL_W,
-          panel_h: float = PANEL_H) -> tuple[plt.Figure, list[list[plt.Axes]]]:
+def _grid(
+    rows: int, cols: int, legend: Legend, sharex: bool = False, panel_w: float = PANEL_W, panel_h: float = PANEL_H
+) -> tuple[plt.Figure, list[list[plt.Axes]]]:
     """A rows x cols grid of panel_w x panel_h axes with fixed margins for ticks and titles, and the legend
     in a one-row strip at the top (panels widen when the legend would not fit)."""
     m = MARGIN
@@ -257,11 +321,23 @@ def _grid(rows: int, cols: int, legend: Legend, sharex: bool = False, panel_w: f
     top = m["title"] + m["legend"]
     height = top + rows * panel_h + (rows - 1) * gap_h + m["bottom"]
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), sharex=sharex, squeeze=False)
-    fig.subplots_adjust(left=m["left"] / width, right=1 - m["right"] / width, bottom=m["bottom"] / height,
-                        top=1 - top / height, wspace=m["gap_w"] / panel_w, hspace=gap_h / panel_h)
+    fig.subplots_adjust(
+        left=m["left"] / width,
+        right=1 - m["right"] / width,
+        bottom=m["bottom"] / height,
+        top=1 - top / height,
+        wspace=m["gap_w"] / panel_w,
+        hspace=gap_h / panel_h,
+    )
     if legend:
-        fig.legend([h for _, h in legend], [label for label, _ in legend], loc="upper center",
-                   bbox_to_anchor=(0.5, 1.0), ncol=len(legend), frameon=False)
+        fig.legend(
+            [h for _, h in legend],
+            [label for label, _ in legend],
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=len(legend),
+            frameon=False,
+        )
     return fig, [list(row) for row in axes]
 
 

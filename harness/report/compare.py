@@ -38,8 +38,18 @@ SPEED_MIN_CHANGE = 0.05  # 5%: the tolerance issue 4 uses for "the harness adds 
 ACC_MIN_DIFF = 0.005  # half a point of accuracy
 NO_CLEAR = "no clear difference"
 
-COMPARE_COLUMNS = ["baseline", "compared", "metric", "baseline_value", "compared_value", "change", "change_kind",
-                   "p_value", "test", "verdict"]
+COMPARE_COLUMNS = [
+    "baseline",
+    "compared",
+    "metric",
+    "baseline_value",
+    "compared_value",
+    "change",
+    "change_kind",
+    "p_value",
+    "test",
+    "verdict",
+]
 #: What each comparison covers, in the order the table shows them.
 COMPARED_METRICS = ("step_ms_median", "time_to_acc_s", "test_acc", "best_val_acc")
 MWU = "Mann-Whitney U (blocks)"
@@ -59,6 +69,7 @@ class Outcome:
 
 # -- one comparison -----------------------------------------------------------------------------------
 
+
 def speed_outcome(base_jobs: Sequence[np.ndarray], other_jobs: Sequence[np.ndarray], names: tuple[str, str]) -> Outcome:
     """Step times of each side, one series per job (seed) in step order."""
     verdict = stats.speed_verdict(list(base_jobs), list(other_jobs), max_slowdown=SPEED_MIN_CHANGE, alpha=SPEED_P)
@@ -67,12 +78,16 @@ def speed_outcome(base_jobs: Sequence[np.ndarray], other_jobs: Sequence[np.ndarr
     if verdict.change is stats.Change.INCONCLUSIVE:
         return Outcome(base, other, ratio, "ratio", verdict.p_value, "", f"not tested: {verdict.reason}")
     clear = verdict.change in (stats.Change.REGRESSION, stats.Change.IMPROVEMENT) and _seeds_separate(
-        [float(np.median(a)) for a in base_jobs if len(a)], [float(np.median(a)) for a in other_jobs if len(a)])
-    return Outcome(base, other, ratio, "ratio", verdict.p_value, MWU, _ratio_verdict(ratio, names) if clear else NO_CLEAR)
+        [float(np.median(a)) for a in base_jobs if len(a)], [float(np.median(a)) for a in other_jobs if len(a)]
+    )
+    return Outcome(
+        base, other, ratio, "ratio", verdict.p_value, MWU, _ratio_verdict(ratio, names) if clear else NO_CLEAR
+    )
 
 
-def time_to_acc_outcome(base: Sequence[float | None], other: Sequence[float | None], names: tuple[str, str],
-                        target: float) -> Outcome:
+def time_to_acc_outcome(
+    base: Sequence[float | None], other: Sequence[float | None], names: tuple[str, str], target: float
+) -> Outcome:
     b_done, o_done = _present(base), _present(other)
     b_all, o_all = len(b_done) == len(base), len(o_done) == len(other)
     b_mean = float(np.mean(b_done)) if b_all and b_done else math.nan
@@ -95,8 +110,9 @@ def accuracy_outcome(base: Sequence[float | None], other: Sequence[float | None]
     o_mean = float(np.mean(o)) if o else math.nan
     diff = o_mean - b_mean
     if min(len(b), len(o)) < 2:
-        return Outcome(b_mean, o_mean, diff, "difference", math.nan, "",
-                       "one seed: accuracy difference can't be tested")
+        return Outcome(
+            b_mean, o_mean, diff, "difference", math.nan, "", "one seed: accuracy difference can't be tested"
+        )
     p = stats.welch(b, o).p_value
     if p < SEED_P and abs(diff) >= ACC_MIN_DIFF:
         verdict = f"{names[1]} {abs(diff) * 100:.1f} pts {'higher' if diff > 0 else 'lower'} than {names[0]}"
@@ -106,6 +122,7 @@ def accuracy_outcome(base: Sequence[float | None], other: Sequence[float | None]
 
 
 # -- tables ---------------------------------------------------------------------------------------------
+
 
 def head_to_head(jobs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Backends against the reference backend (keras) within each run, cell and mode."""
@@ -131,22 +148,32 @@ def compare(jobs: pd.DataFrame, steps: pd.DataFrame, keys: list[str], side: str,
             base_jobs, other_jobs = group[group[side] == sides[0]], group[group[side] == other]
             names = (str(sides[0]), str(other))
             for metric, outcome in _outcomes(base_jobs, other_jobs, timed, names).items():
-                rows.append({**dict(zip(keys, key)), "baseline": names[0], "compared": names[1], "metric": metric,
-                             **outcome.__dict__})
+                rows.append(
+                    {
+                        **dict(zip(keys, key)),
+                        "baseline": names[0],
+                        "compared": names[1],
+                        "metric": metric,
+                        **outcome.__dict__,
+                    }
+                )
     frame = pd.DataFrame(rows, columns=columns)
     # Rows were made compared-side-major, metric-minor in COMPARED_METRICS order: only the keys are sorted.
     return sort_rows(frame, run_order(jobs), metrics=None).reset_index(drop=True) if not frame.empty else frame
 
 
-def _outcomes(base: pd.DataFrame, other: pd.DataFrame, timed: Mapping[tuple[str, str], np.ndarray],
-              names: tuple[str, str]) -> dict[str, Outcome]:
+def _outcomes(
+    base: pd.DataFrame, other: pd.DataFrame, timed: Mapping[tuple[str, str], np.ndarray], names: tuple[str, str]
+) -> dict[str, Outcome]:
     def series(jobs: pd.DataFrame) -> list[np.ndarray]:
         return [timed.get((r, j), np.empty(0)) for r, j in zip(jobs["run"], jobs["job_id"])]
 
     target = float(base["target_acc"].iloc[0])
     return {
         "step_ms_median": speed_outcome(series(base), series(other), names),
-        "time_to_acc_s": time_to_acc_outcome(_values(base, "time_to_acc_s"), _values(other, "time_to_acc_s"), names, target),
+        "time_to_acc_s": time_to_acc_outcome(
+            _values(base, "time_to_acc_s"), _values(other, "time_to_acc_s"), names, target
+        ),
         "test_acc": accuracy_outcome(_values(base, "test_acc"), _values(other, "test_acc"), names),
         "best_val_acc": accuracy_outcome(_values(base, "best_val_acc"), _values(other, "best_val_acc"), names),
     }

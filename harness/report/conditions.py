@@ -18,9 +18,31 @@ from .tables import run_order, sort_rows
 MAX_OVERHEAD_SHARE = 0.01
 
 CONDITION_COLUMNS = [
-    "run", "job_id", "backend", "cell", "seed", "mode", "spec_hash", "spec_key", "data_source", "data_fingerprint",
-    "weights_fingerprint", "batch_order_hash", "hostname", "cpu_model", "cores", "threads", "os", "python",
-    "frameworks", "git_commit", "git_dirty", "started_at", "busy", "other_cpu_max", "overhead_share",
+    "run",
+    "job_id",
+    "backend",
+    "cell",
+    "seed",
+    "mode",
+    "spec_hash",
+    "spec_key",
+    "data_source",
+    "data_fingerprint",
+    "weights_fingerprint",
+    "batch_order_hash",
+    "hostname",
+    "cpu_model",
+    "cores",
+    "threads",
+    "os",
+    "python",
+    "frameworks",
+    "git_commit",
+    "git_dirty",
+    "started_at",
+    "busy",
+    "other_cpu_max",
+    "overhead_share",
 ]
 
 #: (what, columns): every job in the report must agree on these.
@@ -66,12 +88,16 @@ def flags(jobs: pd.DataFrame) -> list[str]:
     """Per-job warnings a reader must see next to the numbers (they do not stop the report)."""
     lines = []
     for row in jobs[jobs["busy"]].itertuples():
-        share = f" (other processes used up to {row.other_cpu_max:.0%} of the CPU)" if pd.notna(row.other_cpu_max) else ""
+        share = (
+            f" (other processes used up to {row.other_cpu_max:.0%} of the CPU)" if pd.notna(row.other_cpu_max) else ""
+        )
         lines.append(f"{_job(row)} ran on a busy machine{share}: its timings are suspect; rerun it on an idle machine")
     high = jobs[jobs["overhead_share"].fillna(0) > MAX_OVERHEAD_SHARE]
     for row in high.itertuples():
-        lines.append(f"{_job(row)}: harness overhead {row.overhead_share:.1%} of training time "
-                     f"(expected under {MAX_OVERHEAD_SHARE:.0%}); its epoch times include harness work")
+        lines.append(
+            f"{_job(row)}: harness overhead {row.overhead_share:.1%} of training time "
+            f"(expected under {MAX_OVERHEAD_SHARE:.0%}); its epoch times include harness work"
+        )
     return lines
 
 
@@ -97,6 +123,7 @@ def shared_spec_text(jobs: pd.DataFrame) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
 
 def _groups(jobs: pd.DataFrame):
     """(cell, seed), group for jobs that should have seen identical inputs: same spec, data, cell, seed."""

@@ -10,15 +10,31 @@ import pandas as pd
 #: Format spec per metric ("sig": three significant digits, for times that range from 0.05 ms to minutes);
 #: anything not listed uses ".4g".
 METRIC_FORMAT: dict[str, str] = {
-    "test_acc": ".3f", "test_loss": ".3f", "best_val_acc": ".3f", "final_val_acc": ".3f", "best_epoch": ".3g",
-    "step_ms_median": "sig", "step_ms_p10": "sig", "step_ms_p90": "sig", "samples_per_s": ",.0f",
-    "train_s": "sig", "time_to_acc_s": "sig", "first_step_s": "sig", "peak_rss_mb": ",.0f", "params": ",.0f",
-    "overhead_share": ".2%", "other_cpu_max": ".0%",
+    "test_acc": ".3f",
+    "test_loss": ".3f",
+    "best_val_acc": ".3f",
+    "final_val_acc": ".3f",
+    "best_epoch": ".3g",
+    "step_ms_median": "sig",
+    "step_ms_p10": "sig",
+    "step_ms_p90": "sig",
+    "samples_per_s": ",.0f",
+    "train_s": "sig",
+    "time_to_acc_s": "sig",
+    "first_step_s": "sig",
+    "peak_rss_mb": ",.0f",
+    "params": ",.0f",
+    "overhead_share": ".2%",
+    "other_cpu_max": ".0%",
 }
 SIGNIFICANT = 3
 METRIC_LABEL: dict[str, str] = {
-    "test_acc": "test accuracy", "best_val_acc": "best val accuracy", "step_ms_median": "median step (ms)",
-    "time_to_acc_s": "time to accuracy (s)", "final_val_acc": "final val accuracy", "samples_per_s": "samples/s",
+    "test_acc": "test accuracy",
+    "best_val_acc": "best val accuracy",
+    "step_ms_median": "median step (ms)",
+    "time_to_acc_s": "time to accuracy (s)",
+    "final_val_acc": "final val accuracy",
+    "samples_per_s": "samples/s",
     "train_s": "training time (s)",
 }
 MISSING = "–"
@@ -35,14 +51,18 @@ def number(metric: str, value: Any) -> str:
         return "yes" if value else "no"
     spec = METRIC_FORMAT.get(metric, ".4g")
     try:
-        return significant(float(value)) if spec == "sig" else format(float(value) if not isinstance(value, int) else value, spec)
+        return (
+            significant(float(value))
+            if spec == "sig"
+            else format(float(value) if not isinstance(value, int) else value, spec)
+        )
     except (TypeError, ValueError):
         return str(value)
 
 
 def significant(value: float, digits: int = SIGNIFICANT) -> str:
     """'20.0', '19.7', '0.0912', '1,234': trailing zeros kept (they say how precise), no exponents."""
-    if abs(float(f"{value:.{digits}g}")) >= 10 ** digits:  # after rounding: 999.96 -> 1,000, not 1.00e+03
+    if abs(float(f"{value:.{digits}g}")) >= 10**digits:  # after rounding: 999.96 -> 1,000, not 1.00e+03
         return f"{value:,.0f}"
     return f"{value:#.{digits}g}".rstrip(".")
 

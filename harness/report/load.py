@@ -23,7 +23,17 @@ from harness.records import iter_job_files, read_json, read_record
 
 #: Spec fields that legitimately differ between the jobs of one run; everything else must match.
 
-_EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_s", "eval_s", "step_s", "overhead_s")
+_EPOCH_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "train_s",
+    "eval_s",
+    "step_s",
+    "overhead_s",
+)
 PROBLEM_COLUMNS = ["run", "job_id", "backend", "cell", "seed", "status", "reason"]
 
 
@@ -76,6 +86,7 @@ def load_runs(run_paths: Iterable[Path]) -> Loaded:
 
 
 # -- one record -> rows ---------------------------------------------------------------------------
+
 
 def job_row(record: Mapping[str, Any], run: str) -> dict[str, Any]:
     """Identity, conditions and every per-job metric of the summary, derived from raw values."""
@@ -144,17 +155,19 @@ def epoch_frame(record: Mapping[str, Any], run: str) -> pd.DataFrame:
 
 def step_frame(record: Mapping[str, Any], run: str) -> pd.DataFrame:
     steps = record["steps"]
-    frame = pd.DataFrame({
-        "step": np.arange(len(steps["time_s"])),
-        "epoch": np.asarray(steps["epoch"], dtype=int),
-        "time_ms": np.asarray(steps["time_s"], dtype=float) * 1000.0,
-        "size": np.asarray(steps["size"], dtype=int),
-        "warmup": np.asarray(steps["warmup"], dtype=bool),
-        # The one definition of "counts for step-time statistics" (warm-up and partial batches out).
-        "timed": derive.timed_step_mask(record),
-        "loss": np.asarray(steps["loss"], dtype=float),
-        "acc": np.asarray(steps["acc"], dtype=float),
-    })
+    frame = pd.DataFrame(
+        {
+            "step": np.arange(len(steps["time_s"])),
+            "epoch": np.asarray(steps["epoch"], dtype=int),
+            "time_ms": np.asarray(steps["time_s"], dtype=float) * 1000.0,
+            "size": np.asarray(steps["size"], dtype=int),
+            "warmup": np.asarray(steps["warmup"], dtype=bool),
+            # The one definition of "counts for step-time statistics" (warm-up and partial batches out).
+            "timed": derive.timed_step_mask(record),
+            "loss": np.asarray(steps["loss"], dtype=float),
+            "acc": np.asarray(steps["acc"], dtype=float),
+        }
+    )
     return _with_identity(frame, record, run)
 
 
@@ -165,9 +178,16 @@ def spec_key(spec: Mapping[str, Any]) -> str:
 
 # -- helpers ----------------------------------------------------------------------------------------
 
+
 def _with_identity(frame: pd.DataFrame, record: Mapping[str, Any], run: str) -> pd.DataFrame:
-    identity = {"run": run, "job_id": record["job_id"], "backend": record["backend"], "cell": record["cell"],
-                "seed": record["seed"], "mode": record["mode"]}
+    identity = {
+        "run": run,
+        "job_id": record["job_id"],
+        "backend": record["backend"],
+        "cell": record["cell"],
+        "seed": record["seed"],
+        "mode": record["mode"],
+    }
     return frame.assign(**identity)[[*identity, *frame.columns]]
 
 
@@ -205,7 +225,9 @@ def _read_records(path: Path, warnings: list[str]) -> tuple[list[dict[str, Any]]
     return records, unreadable
 
 
-def _missing_jobs(run: str, manifest: Mapping[str, Any] | None, found: set[str], unreadable: dict[str, str]) -> list[dict[str, Any]]:
+def _missing_jobs(
+    run: str, manifest: Mapping[str, Any] | None, found: set[str], unreadable: dict[str, str]
+) -> list[dict[str, Any]]:
     rows = []
     listed = {}
     for job in (manifest or {}).get("jobs") or []:
@@ -219,19 +241,38 @@ def _missing_jobs(run: str, manifest: Mapping[str, Any] | None, found: set[str],
             status = "unreadable"
         else:
             status = str(job.get("status") or "missing")
-            reason = job.get("error") or ("no record file" if status in ("ok", "failed", "timeout", "interrupted")
-                                          else f"never finished (status {status})")
+            reason = job.get("error") or (
+                "no record file"
+                if status in ("ok", "failed", "timeout", "interrupted")
+                else f"never finished (status {status})"
+            )
         rows.append(_problem(run, job, status, reason))
     for jid, reason in unreadable.items():
         if jid not in listed:  # a job file the manifest does not know about (or no manifest at all)
-            rows.append({"run": run, "job_id": jid, "backend": None, "cell": None, "seed": None,
-                         "status": "unreadable", "reason": "record unreadable: " + reason})
+            rows.append(
+                {
+                    "run": run,
+                    "job_id": jid,
+                    "backend": None,
+                    "cell": None,
+                    "seed": None,
+                    "status": "unreadable",
+                    "reason": "record unreadable: " + reason,
+                }
+            )
     return rows
 
 
 def _problem(run: str, job: Mapping[str, Any], status: str, reason: str) -> dict[str, Any]:
-    return {"run": run, "job_id": job.get("job_id"), "backend": job.get("backend"), "cell": job.get("cell"),
-            "seed": job.get("seed"), "status": status, "reason": reason}
+    return {
+        "run": run,
+        "job_id": job.get("job_id"),
+        "backend": job.get("backend"),
+        "cell": job.get("cell"),
+        "seed": job.get("seed"),
+        "status": status,
+        "reason": reason,
+    }
 
 
 def _unique_label(name: str, used: set[str]) -> str:

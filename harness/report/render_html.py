@@ -60,8 +60,8 @@ DECODE_SCRIPT = (
 def render(blocks: Iterable[Block], title: str) -> str:
     body = "\n".join(_block(b) for b in blocks)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
         f"<script>{DECODE_SCRIPT}</script>\n</body>\n</html>\n"
     )
@@ -74,7 +74,9 @@ def _block(block: Block) -> str:
         return f"<p{' class=small' if block.small else ''}>{escape(block.text)}</p>"
     if isinstance(block, Alert):
         items = "".join(f"<li>{escape(line)}</li>" for line in block.lines)
-        return f'<div class="alert {block.level}" role="note"><strong>{escape(block.title)}</strong><ul>{items}</ul></div>'
+        return (
+            f'<div class="alert {block.level}" role="note"><strong>{escape(block.title)}</strong><ul>{items}</ul></div>'
+        )
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, KeyValues):
@@ -93,7 +95,9 @@ def _block(block: Block) -> str:
 
 def _table(block: Table) -> str:
     classes = [" class=num" if n else " class=prose" if p else "" for n, p in zip(block.numeric, block.prose)]
-    head = "".join(f'<th scope="col"{c if c == " class=num" else ""}>{escape(h)}</th>' for h, c in zip(block.header, classes))
+    head = "".join(
+        f'<th scope="col"{c if c == " class=num" else ""}>{escape(h)}</th>' for h, c in zip(block.header, classes)
+    )
     rows = "".join(
         "<tr>" + "".join(f"<td{c}>{escape(v)}</td>" for v, c in zip(row, classes)) + "</tr>" for row in block.rows
     )

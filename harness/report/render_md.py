@@ -26,8 +26,7 @@ def _block(block: Block) -> str:
         return "\n".join(f"- **{key}**: {value}" for key, value in block.items)
     if isinstance(block, Figure):
         chart = block.chart
-        return (f"### {chart.title}\n\n![{chart.title}]({chart.png.name})\n\n"
-                f"{chart.caption} ([SVG]({chart.svg.name}))")
+        return f"### {chart.title}\n\n![{chart.title}]({chart.png.name})\n\n{chart.caption} ([SVG]({chart.svg.name}))"
     raise TypeError(f"unknown block {block!r}")
 
 

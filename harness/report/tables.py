@@ -19,8 +19,20 @@ from harness.spec import CELLS
 #: summary.csv's columns, exactly as issue 5 names them (a ``run`` column is prepended only when
 #: several runs are combined, since rows would be ambiguous without it).
 SUMMARY_METRICS: tuple[str, ...] = (
-    "test_acc", "test_loss", "best_val_acc", "best_epoch", "final_val_acc", "step_ms_median", "step_ms_p10",
-    "step_ms_p90", "samples_per_s", "train_s", "time_to_acc_s", "first_step_s", "peak_rss_mb", "params",
+    "test_acc",
+    "test_loss",
+    "best_val_acc",
+    "best_epoch",
+    "final_val_acc",
+    "step_ms_median",
+    "step_ms_p10",
+    "step_ms_p90",
+    "samples_per_s",
+    "train_s",
+    "time_to_acc_s",
+    "first_step_s",
+    "peak_rss_mb",
+    "params",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = ("backend", "cell", "mode", "seeds", *SUMMARY_METRICS)
 GROUP: list[str] = ["run", "backend", "cell", "mode"]
@@ -33,7 +45,6 @@ REFERENCE_BACKEND = "keras"
 CONFIDENCE = 0.95
 
 
-
 def seed_stats(jobs: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Long table: one row per group x metric with seeds (jobs in the group), n (seeds with a value),
     mean, sd (nan with one seed) and the confidence interval (nan with one seed)."""
@@ -41,8 +52,18 @@ def seed_stats(jobs: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
     for key, group in jobs.groupby(GROUP, sort=False):
         for metric in SUMMARY_METRICS:
             ci = stats.mean_ci(group[metric].astype(float).to_numpy(), confidence)
-            rows.append({**dict(zip(GROUP, key)), "metric": metric, "seeds": len(group), "n": ci.n,
-                         "mean": ci.mean, "sd": ci.std, "ci_low": ci.low, "ci_high": ci.high})
+            rows.append(
+                {
+                    **dict(zip(GROUP, key)),
+                    "metric": metric,
+                    "seeds": len(group),
+                    "n": ci.n,
+                    "mean": ci.mean,
+                    "sd": ci.std,
+                    "ci_low": ci.low,
+                    "ci_high": ci.high,
+                }
+            )
     frame = pd.DataFrame(rows, columns=[*GROUP, "metric", "seeds", "n", "mean", "sd", "ci_low", "ci_high"])
     return sort_rows(frame, run_order(jobs))
 
@@ -68,12 +89,26 @@ def summary(seed_table: pd.DataFrame, with_run: bool) -> pd.DataFrame:
 
 def job_table(jobs: pd.DataFrame) -> pd.DataFrame:
     """Per-job metrics (one row per seed): the tidy table the summary averages."""
-    columns = ["run", "job_id", "backend", "cell", "seed", "mode", *SUMMARY_METRICS, "timed_steps",
-               "epochs_done", "target_acc", "overhead_share", "busy", "other_cpu_max"]
+    columns = [
+        "run",
+        "job_id",
+        "backend",
+        "cell",
+        "seed",
+        "mode",
+        *SUMMARY_METRICS,
+        "timed_steps",
+        "epochs_done",
+        "target_acc",
+        "overhead_share",
+        "busy",
+        "other_cpu_max",
+    ]
     return sort_rows(jobs[columns], run_order(jobs)).reset_index(drop=True)
 
 
 # -- ordering shared by every table and chart ------------------------------------------------------
+
 
 def run_order(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["run"])) if "run" in frame and len(frame) else []
@@ -90,13 +125,18 @@ def cell_order(cells: Sequence[str]) -> list[str]:
     return [c for c in CELLS if c in unique] + sorted(unique - set(CELLS))
 
 
-def sort_rows(frame: pd.DataFrame, runs: Sequence[str], metrics: Sequence[str] | None = SUMMARY_METRICS) -> pd.DataFrame:
+def sort_rows(
+    frame: pd.DataFrame, runs: Sequence[str], metrics: Sequence[str] | None = SUMMARY_METRICS
+) -> pd.DataFrame:
     """Runs in the order given, then cells in the spec's order, then backends (reference first), then seed,
     then ``metrics`` order (None: rows with equal keys keep their order, the sort is stable)."""
     if frame.empty:
         return frame
-    orders = {"run": lambda: list(runs), "cell": lambda: cell_order(frame["cell"]),
-              "backend": lambda: backend_order(frame["backend"])}
+    orders = {
+        "run": lambda: list(runs),
+        "cell": lambda: cell_order(frame["cell"]),
+        "backend": lambda: backend_order(frame["backend"]),
+    }
     keys = {col: frame[col].map({v: i for i, v in enumerate(order())}) for col, order in orders.items() if col in frame}
     extra = [c for c in ("mode", "seed", "metric") if c in frame]
     sort_frame = pd.DataFrame(keys).assign(**{c: frame[c] for c in extra if c != "metric"})

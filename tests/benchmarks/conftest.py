@@ -33,5 +33,10 @@ def pytest_benchmark_update_machine_info(config, machine_info):
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    machine_info.update(frameworks=versions, threads=THREADS, cpu_model=cpu_model(), cores=core_count(),
-                        python_build=platform.python_build()[0])
+    machine_info.update(
+        frameworks=versions,
+        threads=THREADS,
+        cpu_model=cpu_model(),
+        cores=core_count(),
+        python_build=platform.python_build()[0],
+    )

@@ -20,8 +20,19 @@ REVIEWS: dict[tuple[str, str, int], str] = {
     ("test", "pos", 0): "Good great movie.",
 }
 #: keras id = rank + 3 (rank 1 = most frequent; ties alphabetical).
-IDS = {"good": 4, "a": 5, "bad": 6, "boring": 7, "film": 8, "movie": 9, "dont": 10, "great": 11, "one": 12,
-       "really": 13, "watch": 14}
+IDS = {
+    "good": 4,
+    "a": 5,
+    "bad": 6,
+    "boring": 7,
+    "film": 8,
+    "movie": 9,
+    "dont": 10,
+    "great": 11,
+    "one": 12,
+    "really": 13,
+    "watch": 14,
+}
 #: Members a loader must ignore (the unsup reviews would change the ranking if they were read).
 IGNORED = {
     "aclImdb/README": "read me",
@@ -71,11 +82,23 @@ def ragged(rows: list[list[int]]) -> np.ndarray:
     return array
 
 
-def write_npz(path: Path, x_train: list[list[int]], y_train: list[int], x_test: list[list[int]], y_test: list[int],
-              **extra: np.ndarray) -> Path:
+def write_npz(
+    path: Path,
+    x_train: list[list[int]],
+    y_train: list[int],
+    x_test: list[list[int]],
+    y_test: list[int],
+    **extra: np.ndarray,
+) -> Path:
     """Like keras' imdb.npz: object arrays of lists of word ranks, int64 labels."""
-    np.savez(path, x_train=ragged(x_train), y_train=np.array(y_train, dtype=np.int64), x_test=ragged(x_test),
-             y_test=np.array(y_test, dtype=np.int64), **extra)
+    np.savez(
+        path,
+        x_train=ragged(x_train),
+        y_train=np.array(y_train, dtype=np.int64),
+        x_test=ragged(x_test),
+        y_test=np.array(y_test, dtype=np.int64),
+        **extra,
+    )
     return path
 
 
@@ -106,5 +129,5 @@ def keras_pad_sequences(sequences, maxlen):
         if not len(s):
             continue
         trunc = s[-maxlen:]
-        x[i, -len(trunc):] = trunc
+        x[i, -len(trunc) :] = trunc
     return x

@@ -118,6 +118,7 @@ def test_unwritable_cache_fails_before_reading(tmp_path, archive, reads):
 
 # -- prepared files ---------------------------------------------------------------------------------------
 
+
 def test_prepared_file_round_trip_and_tamper_check(tmp_path):
     ds = load_dataset(SPEC, "synthetic:train=50,test=20,seed=4")
     path = tmp_path / "data.npz"
@@ -147,6 +148,7 @@ def test_limit_dataset_keeps_the_first_reviews_and_splits_again(tmp_path):
 
 # -- download ---------------------------------------------------------------------------------------------
 
+
 def test_download_with_the_right_hash(server, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws its bar only on a terminal
     root, url = server
@@ -175,6 +177,7 @@ def test_download_errors_are_one_line(server, tmp_path):
 
 
 # -- source resolution ------------------------------------------------------------------------------------
+
 
 def test_resolution_order_data_env_cache_download(tmp_path, monkeypatch):
     cache = tmp_path / "cache"

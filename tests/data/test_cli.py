@@ -66,7 +66,10 @@ def _config(tmp_path):
 
 
 def test_synthetic_json_is_stable(cache):
-    a, b = bench("--data", "synthetic:train=60,test=20", "--json"), bench("--data", "synthetic:train=60,test=20", "--json")
+    a, b = (
+        bench("--data", "synthetic:train=60,test=20", "--json"),
+        bench("--data", "synthetic:train=60,test=20", "--json"),
+    )
     assert a.exit_code == 0 and json.loads(a.stdout)["fingerprint"] == json.loads(b.stdout)["fingerprint"]
 
 
@@ -104,16 +107,24 @@ BAD_SOURCES = {
     "not an archive": (lambda tmp: str(_write(tmp / "junk.tar.gz", b"\x1f\x8bjunk" * 100)), "truncated or corrupt"),
     "truncated archive": (lambda tmp: str(_truncated(tmp)), "truncated or corrupt"),
     "tar cut at a member boundary": (lambda tmp: str(_cut_at_a_header(tmp)), "end-of-archive marker"),
-    "archive without reviews": (lambda tmp: str(write_archive(tmp / "none.tar.gz", {"aclImdb/README": "hi"})), "holds no reviews"),
+    "archive without reviews": (
+        lambda tmp: str(write_archive(tmp / "none.tar.gz", {"aclImdb/README": "hi"})),
+        "holds no reviews",
+    ),
     "archive without test reviews": (
-        lambda tmp: str(write_archive(tmp / "t.tar.gz", review_files({k: v for k, v in REVIEWS.items() if k[0] == "train"}))),
+        lambda tmp: str(
+            write_archive(tmp / "t.tar.gz", review_files({k: v for k, v in REVIEWS.items() if k[0] == "train"}))
+        ),
         "no test reviews",
     ),
     "only one class": (lambda tmp: str(_only_class(tmp)), "only positive reviews in its train split"),
     "empty folder": (lambda tmp: str(_mkdir(tmp / "empty")), "holds no reviews"),
     "npz with wrong keys": (lambda tmp: f"untrusted-npz:{_npz_wrong_keys(tmp)}", "lacks x_test"),
     "corrupt npz": (lambda tmp: _corrupt_npz(tmp), "corrupt"),
-    "untrusted npz": (lambda tmp: str(write_npz(tmp / "imdb.npz", [[1]] * 4, [0, 1, 0, 1], [[1]] * 2, [0, 1])), "untrusted-npz:"),
+    "untrusted npz": (
+        lambda tmp: str(write_npz(tmp / "imdb.npz", [[1]] * 4, [0, 1, 0, 1], [[1]] * 2, [0, 1])),
+        "untrusted-npz:",
+    ),
     "prefix on a non-npz": (lambda tmp: f"untrusted-npz:{_mkdir(tmp / 'dir')}", "applies to an .npz file only"),
     "bad synthetic option": (lambda tmp: "synthetic:rows=5", "bad synthetic option"),
 }

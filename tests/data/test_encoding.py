@@ -21,14 +21,21 @@ def archive(tmp_path):
 
 def canonical_rows(vocab_size: int) -> tuple[list[list[int]], list[int], list[list[int]], list[int]]:
     """The expected keras rows in canonical order (neg then pos, by id), from IDS by hand."""
+
     def ids(text):
         return [1] + [IDS[w] if w in IDS and IDS[w] < vocab_size else 2 for w in tokenize(text)]
 
     canonical = sorted(REVIEWS, key=lambda k: (k[1], k[2]))  # neg before pos, then by id
-    rows = {split: [(ids(REVIEWS[k]), 1 if k[1] == "pos" else 0) for k in canonical if k[0] == split]
-            for split in ("train", "test")}
-    return ([r for r, _ in rows["train"]], [y for _, y in rows["train"]],
-            [r for r, _ in rows["test"]], [y for _, y in rows["test"]])
+    rows = {
+        split: [(ids(REVIEWS[k]), 1 if k[1] == "pos" else 0) for k in canonical if k[0] == split]
+        for split in ("train", "test")
+    }
+    return (
+        [r for r, _ in rows["train"]],
+        [y for _, y in rows["train"]],
+        [r for r, _ in rows["test"]],
+        [y for _, y in rows["test"]],
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,7 +65,9 @@ def test_ranking_by_training_frequency_ties_alphabetical():
 
 
 def test_hand_made_archive_ids_start_oov_and_index_from(archive):
-    ds = load_dataset(Spec(vocab_size=10, maxlen=12, validation_split=0.25), str(archive), cache_dir=archive.parent / "c")
+    ds = load_dataset(
+        Spec(vocab_size=10, maxlen=12, validation_split=0.25), str(archive), cache_dir=archive.parent / "c"
+    )
     x_train, y_train, x_test, y_test = canonical_rows(10)
     train_order, test_order = keras_shuffle_orders(4, 2)
     expected_train = keras_pad_sequences([x_train[i] for i in train_order], 12)
@@ -78,7 +87,9 @@ def test_matches_keras_load_data_and_pad_sequences(archive):
     ds = load_dataset(spec, str(archive), cache_dir=archive.parent / "c")
     x_train, y_train, x_test, y_test = canonical_rows(10**6)
     ranks = lambda rows: [[w - 3 if w > 2 else 10**6 for w in row[1:]] for row in rows]  # noqa: E731 (unseen -> far rank)
-    (kx_train, ky_train), (kx_test, ky_test) = keras_load_data(ranks(x_train), y_train, ranks(x_test), y_test, num_words=11)
+    (kx_train, ky_train), (kx_test, ky_test) = keras_load_data(
+        ranks(x_train), y_train, ranks(x_test), y_test, num_words=11
+    )
     kx_train = keras_pad_sequences(kx_train, 5)
     split_at = validation_split_index(4, 0.25)
     np.testing.assert_array_equal(ds.x_train, kx_train[:split_at])

@@ -30,6 +30,7 @@ def load(spec, data, tmp_path):
 
 # -- aclImdb ----------------------------------------------------------------------------------------------
 
+
 def test_archive_folder_and_plain_tar_give_the_same_fingerprint(tmp_path):
     files = review_files()
     from_gz = load(TINY, write_archive(tmp_path / "a.tar.gz", files), tmp_path)
@@ -85,6 +86,7 @@ def test_duplicate_review_is_refused(tmp_path):
 
 # -- keras imdb.npz ---------------------------------------------------------------------------------------
 
+
 def random_npz(tmp_path, n_train=40, n_test=30, seed=5):
     rng = np.random.RandomState(seed)
     rows = lambda n: [rng.randint(1, 60, size=rng.randint(0, 25)).tolist() for _ in range(n)]  # noqa: E731
@@ -127,7 +129,10 @@ def test_known_hash_is_the_one_in_keras_source():
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("keras is not installed")
     source = Path(next(iter(spec.submodule_search_locations))) / "src" / "datasets" / "imdb.py"
-    assert re.search(r'file_hash=\(?\s*(?:#.*\n\s*)?"([0-9a-f]{64})"', source.read_text())[1] == keras_npz.KERAS_IMDB_SHA256
+    assert (
+        re.search(r'file_hash=\(?\s*(?:#.*\n\s*)?"([0-9a-f]{64})"', source.read_text())[1]
+        == keras_npz.KERAS_IMDB_SHA256
+    )
 
 
 class _Payload:
@@ -164,6 +169,7 @@ def test_npz_with_bad_labels(tmp_path):
 
 # -- synthetic --------------------------------------------------------------------------------------------
 
+
 def test_synthetic_is_deterministic_per_seed_and_differs_across_seeds(tmp_path):
     a = load_dataset(SPEC, "synthetic:train=300,test=100,seed=1", cache_dir=tmp_path)
     b = load_dataset(SPEC, "synthetic:seed=1,test=100,train=300", cache_dir=tmp_path)
@@ -189,7 +195,7 @@ def test_synthetic_label_sits_in_early_tokens_far_from_the_end(tmp_path):
     neg, pos = synthetic.signal_ids(SPEC.vocab_size)
     x, y = np.concatenate([ds.x_train, ds.x_val, ds.x_test]), np.concatenate([ds.y_train, ds.y_val, ds.y_test])
     for row, label in zip(x, y, strict=True):
-        words = row[np.argmax(row > 0):]  # the review without its padding ...
+        words = row[np.argmax(row > 0) :]  # the review without its padding ...
         words = words[1:] if words[0] == START else words  # ... and start token
         tail = int(np.ceil(len(words) * synthetic.CLEAR_TAIL))
         assert np.isin(words[: len(words) - tail], pos if label else neg).any()  # the signal: early ...

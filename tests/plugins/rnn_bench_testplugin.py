@@ -73,4 +73,3 @@ class NumpyBackend(Backend):
 
     def runtime_info(self) -> dict[str, Any]:
         return {"versions": {"numpy": np.__version__}, "device": "cpu", "threads": self.options.threads}
-

@@ -35,4 +35,3 @@ def bench(monkeypatch) -> Callable[..., Result]:
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
-

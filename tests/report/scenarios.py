@@ -38,9 +38,18 @@ def basic() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         record("torch", "gru", step_ms=20.0, step_noise=0.05, val_accs=KERAS_VAL, test_acc=0.74, rng_seed=1),
         record("keras", "simplernn", status="failed"),
     ]
-    missing = [{"job_id": "torch-simplernn-s0", "backend": "torch", "cell": "simplernn", "seed": 0,
-                "status": "failed", "record": None, "error": "worker exited with signal 9 (out of memory?)",
-                "wall_s": 3.0}]
+    missing = [
+        {
+            "job_id": "torch-simplernn-s0",
+            "backend": "torch",
+            "cell": "simplernn",
+            "seed": 0,
+            "status": "failed",
+            "record": None,
+            "error": "worker exited with signal 9 (out of memory?)",
+            "wall_s": 3.0,
+        }
+    ]
     return records, missing
 
 
@@ -53,22 +62,28 @@ def seeds() -> list[dict[str, Any]]:
         val = tuple(v + 0.01 * seed for v in KERAS_VAL)
         for cell, torch_acc, torch_ms in (("lstm", acc - 0.10, 40.0), ("gru", acc, 20.0)):
             out.append(record("keras", cell, seed, step_ms=20.0, val_accs=val, test_acc=acc, rng_seed=10 + seed))
-            out.append(record("torch", cell, seed, step_ms=torch_ms, val_accs=val, test_acc=torch_acc, rng_seed=20 + seed))
+            out.append(
+                record("torch", cell, seed, step_ms=torch_ms, val_accs=val, test_acc=torch_acc, rng_seed=20 + seed)
+            )
     return out
 
 
 def other_machine() -> list[dict[str, Any]]:
     """The basic LSTM pair measured on another host with one thread."""
     env = {**ENVIRONMENT, "hostname": "otherhost", "cpu_model": "Other CPU @ 3.0GHz", "threads": 1}
-    return [record(b, "lstm", step_ms=ms, step_noise=0.0, environment=env, val_accs=KERAS_VAL)
-            for b, ms in (("keras", 22.0), ("torch", 41.0))]
+    return [
+        record(b, "lstm", step_ms=ms, step_noise=0.0, environment=env, val_accs=KERAS_VAL)
+        for b, ms in (("keras", 22.0), ("torch", 41.0))
+    ]
 
 
 def other_spec() -> list[dict[str, Any]]:
     """The basic LSTM pair with 16 units and another dataset."""
     data = {**SMALL_DATA, "fingerprint": "e" * 64}
-    return [record(b, "lstm", spec=TINY.replace(units=16), data=data, step_noise=0.0, val_accs=KERAS_VAL)
-            for b in ("keras", "torch")]
+    return [
+        record(b, "lstm", spec=TINY.replace(units=16), data=data, step_noise=0.0, val_accs=KERAS_VAL)
+        for b in ("keras", "torch")
+    ]
 
 
 def big(root: Path, name: str = "big") -> Path:
@@ -78,11 +93,25 @@ def big(root: Path, name: str = "big") -> Path:
     data = {**DATA, "n_train": 20000, "n_val": 5000, "n_test": 25000}
     val = tuple(0.70 + 0.02 * e for e in range(spec.epochs))
     records = [
-        make_record(backend, cell, 0, spec=spec, data=data, step_ms=ms, step_noise=0.1, val_accs=val, test_acc=0.86,
-                    warmup_steps=5, target_acc=0.85, rng_seed=k)
+        make_record(
+            backend,
+            cell,
+            0,
+            spec=spec,
+            data=data,
+            step_ms=ms,
+            step_noise=0.1,
+            val_accs=val,
+            test_acc=0.86,
+            warmup_steps=5,
+            target_acc=0.85,
+            rng_seed=k,
+        )
         for k, (cell, backend, ms) in enumerate(
-            (c, b, base * (1.2 if b == "torch" else 1.0)) for c, base in (("simplernn", 15.0), ("lstm", 40.0), ("gru", 35.0))
-            for b in ("keras", "torch"))
+            (c, b, base * (1.2 if b == "torch" else 1.0))
+            for c, base in (("simplernn", 15.0), ("lstm", 40.0), ("gru", 35.0))
+            for b in ("keras", "torch")
+        )
     ]
     return write_run(root, name, records)
 

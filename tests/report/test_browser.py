@@ -39,9 +39,17 @@ def test_index_html_renders_in_headless_chromium(runs, bench, chromium, tmp_path
     out = tmp_path / "report"
     assert bench("report", *paths, "--out", out, "--format", "html").exit_code == 0
     check = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "check_report_html.py"), str(out / "index.html"),
-         "--screenshot-dir", str(tmp_path / "shots")],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "CHROMIUM": chromium},
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_report_html.py"),
+            str(out / "index.html"),
+            "--screenshot-dir",
+            str(tmp_path / "shots"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CHROMIUM": chromium},
     )
     assert check.returncode == 0, check.stdout + check.stderr
     for name in ("desktop", "phone"):

@@ -4,22 +4,55 @@ from __future__ import annotations
 
 import csv
 
-TINY = ["--vocab-size", "60", "--embed-dim", "4", "--units", "4", "--maxlen", "16", "--batch-size", "32",
-        "--epochs", "2"]
+TINY = [
+    "--vocab-size",
+    "60",
+    "--embed-dim",
+    "4",
+    "--units",
+    "4",
+    "--maxlen",
+    "16",
+    "--batch-size",
+    "32",
+    "--epochs",
+    "2",
+]
 
 
 def test_bench_run_then_bench_report(tmp_path, test_backends, bench):
     results = tmp_path / "results"
-    ran = bench("run", "--backends", "numpy-fake,numpy-twin", "--cells", "lstm", "--seeds", "0",
-                "--data", "synthetic:train=200,test=64,seed=3", "--threads", "1", "--target-acc", "0.5",
-                "--results", results, "--name", "e2e", "--quiet", *TINY)
+    ran = bench(
+        "run",
+        "--backends",
+        "numpy-fake,numpy-twin",
+        "--cells",
+        "lstm",
+        "--seeds",
+        "0",
+        "--data",
+        "synthetic:train=200,test=64,seed=3",
+        "--threads",
+        "1",
+        "--target-acc",
+        "0.5",
+        "--results",
+        results,
+        "--name",
+        "e2e",
+        "--quiet",
+        *TINY,
+    )
     assert ran.exit_code == 0, ran.output
     reported = bench("report", "--results", results)  # no RUN: the latest (only) run
     assert reported.exit_code == 0, reported.output
     out = results / "e2e" / "report"
     with (out / "summary.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["backend"], r["cell"], r["seeds"]) for r in rows] == [("numpy-fake", "lstm", "1"), ("numpy-twin", "lstm", "1")]
+    assert [(r["backend"], r["cell"], r["seeds"]) for r in rows] == [
+        ("numpy-fake", "lstm", "1"),
+        ("numpy-twin", "lstm", "1"),
+    ]
     assert all(float(r["step_ms_median"]) > 0 and float(r["samples_per_s"]) > 0 for r in rows)
     # the two registrations of one model trained on the same batches from the same weights: no banner
     markdown = (out / "report.md").read_text()

@@ -25,13 +25,32 @@ def test_summary_has_exactly_the_issue_columns(runs):
     data = analysed(*runs("basic"))
     assert tuple(data.summary.columns) == SUMMARY_COLUMNS
     assert SUMMARY_COLUMNS == (
-        "backend", "cell", "mode", "seeds", "test_acc", "test_loss", "best_val_acc", "best_epoch", "final_val_acc",
-        "step_ms_median", "step_ms_p10", "step_ms_p90", "samples_per_s", "train_s", "time_to_acc_s", "first_step_s",
-        "peak_rss_mb", "params",
+        "backend",
+        "cell",
+        "mode",
+        "seeds",
+        "test_acc",
+        "test_loss",
+        "best_val_acc",
+        "best_epoch",
+        "final_val_acc",
+        "step_ms_median",
+        "step_ms_p10",
+        "step_ms_p90",
+        "samples_per_s",
+        "train_s",
+        "time_to_acc_s",
+        "first_step_s",
+        "peak_rss_mb",
+        "params",
     )
     # one row per backend x cell; the failed simplernn jobs are not in it
     assert list(zip(data.summary["backend"], data.summary["cell"])) == [
-        ("keras", "lstm"), ("torch", "lstm"), ("keras", "gru"), ("torch", "gru")]
+        ("keras", "lstm"),
+        ("torch", "lstm"),
+        ("keras", "gru"),
+        ("torch", "gru"),
+    ]
 
 
 def test_summary_values_match_the_hand_computed_numbers(runs):
@@ -86,8 +105,10 @@ def test_one_seed_has_no_spread_and_says_so(runs):
 
 
 def test_time_to_accuracy_is_undefined_unless_every_seed_got_there(tmp_path):
-    records = [record("keras", "lstm", seed, val_accs=vals, rng_seed=seed)
-               for seed, vals in ((0, KERAS_VAL), (1, KERAS_VAL), (2, (0.5, 0.55, 0.6)))]
+    records = [
+        record("keras", "lstm", seed, val_accs=vals, rng_seed=seed)
+        for seed, vals in ((0, KERAS_VAL), (1, KERAS_VAL), (2, (0.5, 0.55, 0.6)))
+    ]
     data = analysed_records(tmp_path, records)
     assert math.isnan(row(data.summary, backend="keras")["time_to_acc_s"])
     assert row(data.seed_table, backend="keras", metric="time_to_acc_s")["n"] == 2
@@ -98,6 +119,7 @@ def test_time_to_accuracy_is_undefined_unless_every_seed_got_there(tmp_path):
 
 
 # -- head to head ------------------------------------------------------------------------------------
+
 
 def verdict(frame, cell: str, metric: str) -> str:
     return row(frame, cell=cell, metric=metric)["verdict"]
@@ -182,6 +204,7 @@ def test_correlated_step_noise_alone_is_no_clear_difference():
 
 # -- conditions and banners ---------------------------------------------------------------------------
 
+
 def test_comparable_jobs_get_no_banner(runs):
     assert analysed(*runs("basic")).banners == []
     assert analysed(*runs("seeds")).banners == []
@@ -196,8 +219,10 @@ def test_another_machine_and_thread_count_get_a_banner(runs):
 
 def test_another_spec_and_dataset_get_a_banner_naming_the_difference(runs):
     banners = analysed(*runs("basic", "other-spec")).banners
-    assert any(b.startswith("the jobs compared do not share the same spec: units: 8 (run basic); 16 (run other-spec)")
-               for b in banners)
+    assert any(
+        b.startswith("the jobs compared do not share the same spec: units: 8 (run basic); 16 (run other-spec)")
+        for b in banners
+    )
     assert any("data fingerprint" in b and "eeeeeeeeeeee (run other-spec)" in b for b in banners)
 
 
@@ -205,8 +230,10 @@ def test_backends_that_saw_different_batches_get_a_banner(tmp_path):
     torch = record("torch", "lstm")
     torch["batch_order_hash"] = "c" * 64
     banners = analysed_records(tmp_path, [record("keras", "lstm"), torch]).banners
-    assert banners == [f"lstm seed 0: jobs differ in batch order (the backends did not see the same batches): "
-                       f"{'b' * 12} (keras-lstm-s0); {'c' * 12} (torch-lstm-s0)"]
+    assert banners == [
+        f"lstm seed 0: jobs differ in batch order (the backends did not see the same batches): "
+        f"{'b' * 12} (keras-lstm-s0); {'c' * 12} (torch-lstm-s0)"
+    ]
 
 
 def test_busy_machine_and_harness_overhead_are_flagged(tmp_path):
@@ -223,7 +250,9 @@ def test_busy_machine_and_harness_overhead_are_flagged(tmp_path):
         "r/torch-lstm-s0: harness overhead 5.0% of training time (expected under 1%); its epoch times include harness work",
     ]
     jobs = data.jobs.set_index("job_id")
-    assert bool(jobs.loc["keras-lstm-s0", "busy"]) and jobs.loc["torch-lstm-s0", "overhead_share"] == pytest.approx(0.05)
+    assert bool(jobs.loc["keras-lstm-s0", "busy"]) and jobs.loc["torch-lstm-s0", "overhead_share"] == pytest.approx(
+        0.05
+    )
 
 
 def test_failed_and_missing_jobs_are_listed(runs):
