@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 BENCH_DATA ?= $(wildcard $(abspath ../shared/data/aclImdb_v1.tar.gz))
 export BENCH_DATA
 
-.PHONY: setup test test-fast bench report benchmarks clean
+.PHONY: setup lint format test test-fast bench report benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test: setup
 	$(BIN)/pytest -q

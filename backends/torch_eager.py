@@ -13,8 +13,9 @@ Importing this module imports no framework; torch is imported when the backend i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

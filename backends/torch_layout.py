@@ -15,7 +15,7 @@ sources and by the parity tests):
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -16,7 +16,7 @@ Operations are written in Keras' order (each product rounded separately) so that
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

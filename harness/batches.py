@@ -7,7 +7,7 @@ Each epoch gets its own permutation of the training indices; the last partial ba
 from __future__ import annotations
 
 import hashlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -13,9 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 #: A job is flagged "busy" when other processes used more than this share of the machine's CPU while
 #: it was sampled. On 2 cores, 0.2 is 40% of one core: enough to deschedule a framework thread and
@@ -72,7 +73,7 @@ def environment(threads: int, frameworks: dict[str, str], command: Sequence[str]
         "hostname": socket.gethostname(),
         "git_commit": commit,
         "git_dirty": dirty,
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command if isinstance(command, str) else shlex.join(command),
         "libc": " ".join(platform.libc_ver()).strip(),
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),

@@ -25,8 +25,9 @@ from __future__ import annotations
 import json
 import statistics
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from harness import __version__
 from harness.check.samples import JobSample, load_run, read_manifest

@@ -56,7 +56,7 @@ class Task:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Task":
+    def from_dict(cls, data: dict[str, Any]) -> Task:
         data = dict(data)
         data["job"] = Job(**data["job"])
         data["spec"] = Spec.from_dict(data["spec"])
@@ -66,5 +66,5 @@ class Task:
         write_json(path, self.to_dict())
 
     @classmethod
-    def read(cls, path: str | Path) -> "Task":
+    def read(cls, path: str | Path) -> Task:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -39,8 +39,9 @@ Record layout (schema version 1; ``RECORD_SCHEMA`` below is the authority):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .atomic import write_json
 from .errors import BenchError

@@ -18,10 +18,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .atomic import ensure_writable_dir, write_json
 from .environment import worker_env
@@ -62,7 +63,7 @@ def plan(backends: Sequence[str], cells: Sequence[str], seeds: Sequence[int], mo
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def default_run_name() -> str:
@@ -183,7 +184,7 @@ class JobOutcome:
     runner_cpu_s: float
 
 
-def _reader(stream, out: "queue.Queue[str | None]") -> None:
+def _reader(stream, out: queue.Queue[str | None]) -> None:
     for line in stream:
         out.put(line)
     out.put(None)
@@ -218,7 +219,7 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
             # Its own session: Ctrl-C reaches only the runner, which then stops the job in order.
             start_new_session=True,
         )
-        lines: "queue.Queue[str | None]" = queue.Queue()
+        lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
         stop_reason = None
         deadline = started + timeout_s if timeout_s else None

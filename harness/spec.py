@@ -12,9 +12,10 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import BenchError
 
@@ -56,7 +57,7 @@ class Spec:
     def gates(self) -> int:
         return GATES[self.cell]
 
-    def replace(self, **changes: Any) -> "Spec":
+    def replace(self, **changes: Any) -> Spec:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +79,7 @@ class Spec:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], base: "Spec | None" = None) -> "Spec":
+    def from_dict(cls, data: Mapping[str, Any], base: Spec | None = None) -> Spec:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -89,7 +90,7 @@ class Spec:
         return cls(**values)
 
     @classmethod
-    def from_json(cls, text: str) -> "Spec":
+    def from_json(cls, text: str) -> Spec:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -99,7 +100,7 @@ class Spec:
         return cls.from_dict(data)
 
     @classmethod
-    def from_toml(cls, text: str, base: "Spec | None" = None) -> "Spec":
+    def from_toml(cls, text: str, base: Spec | None = None) -> Spec:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
@@ -110,7 +111,7 @@ class Spec:
         return cls.from_dict(data, base=base)
 
     @classmethod
-    def from_toml_file(cls, path: str | Path, base: "Spec | None" = None) -> "Spec":
+    def from_toml_file(cls, path: str | Path, base: Spec | None = None) -> Spec:
         p = Path(path)
         try:
             text = p.read_text(encoding="utf-8")

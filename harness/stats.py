@@ -67,10 +67,10 @@ regression and caught all 20 25% slowdowns (README, "Measured error rates"; ``sc
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Sequence, Union
 
 import numpy as np
 from scipy import stats as _sps
@@ -160,7 +160,7 @@ MIN_BLOCKS_PER_JOB = 8
 N_RESAMPLES = 2000
 
 #: One series of samples (a job's step times), or several (one per job), each in measurement order.
-SeriesLike = Union[Sequence[float], np.ndarray, Sequence[Sequence[float]], Sequence[np.ndarray]]
+SeriesLike = Sequence[float] | np.ndarray | Sequence[Sequence[float]] | Sequence[np.ndarray]
 
 
 def block_length(series: Sequence[float]) -> int:
@@ -278,7 +278,7 @@ def iid_bootstrap_min(values: Sequence[float], n_resamples: int, rng: np.random.
     return a[rng.integers(0, a.size, size=(n_resamples, a.size))].min(axis=1)
 
 
-class Change(str, Enum):
+class Change(str, Enum):  # noqa: UP042 - one enum with check.Verdict is due
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     NO_CHANGE = "no significant change"

@@ -23,7 +23,7 @@ draw the same numbers, so the harness draws once here and every backend loads th
 from __future__ import annotations
 
 import hashlib
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

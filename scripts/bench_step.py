@@ -29,16 +29,16 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backends.base import BackendOptions, load_backend  # noqa: E402
+from backends.torch_layout import to_torch  # noqa: E402
 from harness.parity import parity_batches  # noqa: E402
 from harness.spec import CELLS, Spec  # noqa: E402
-from backends.torch_layout import to_torch  # noqa: E402
 from harness.weights import WEIGHT_NAMES, Weights, initial_weights  # noqa: E402
 
 TARGET = 1.05

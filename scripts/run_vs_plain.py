@@ -59,6 +59,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from lockstep import paused_steps, run_in_turn, signal_tree  # noqa: E402
+
 from harness import derive, stats  # noqa: E402
 from harness.atomic import write_json  # noqa: E402
 from harness.cli.options import choose  # noqa: E402
@@ -66,7 +68,6 @@ from harness.environment import worker_env  # noqa: E402
 from harness.errors import BenchError  # noqa: E402
 from harness.jobs import WARMUP_STEPS  # noqa: E402
 from harness.spec import CELLS, Spec  # noqa: E402
-from lockstep import paused_steps, run_in_turn, signal_tree  # noqa: E402
 
 TARGET = 1.05
 DEFAULT_DATA = os.environ.get("BENCH_DATA", str(ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))

@@ -83,7 +83,7 @@ def test_slowdown_fails_with_the_markdown_table_saying_so(tmp_path, runs):
     code, out, _ = check(tmp_path, "cand", "--format", "md")
     assert code == 1
     assert out.startswith("### ❌ bench check: REGRESSION: 1 of")
-    line = next(l for l in out.splitlines() if l.startswith("| keras | lstm | step time"))
+    line = next(x for x in out.splitlines() if x.startswith("| keras | lstm | step time"))
     change = float(line.split(" | ")[6].rstrip("%"))  # +25% injected, with 5% step noise
     assert "❌ **regression**" in line and 20 < change < 30
     assert "| torch | lstm | step time" in out and "✅ no significant change" in out

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def baseline_from_runs(run_dirs: list[Path]) -> dict[str, Any]:
     return {
         "kind": BASELINE_KIND,
         "schema_version": BASELINE_SCHEMA_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "rnn_bench_version": __version__,
         "source": {
             "run": side.name,

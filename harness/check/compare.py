@@ -34,10 +34,10 @@ thread-count change (a real configuration change) is never normalised away.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -54,7 +54,7 @@ CALIBRATION_TOLERANCE = 0.25
 _EPS = 1e-9
 
 
-class Verdict(str, Enum):
+class Verdict(str, Enum):  # noqa: UP042 - one enum with stats.Change is due
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     NO_CHANGE = "no significant change"

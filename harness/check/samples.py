@@ -7,9 +7,10 @@ calibration timings, per-epoch metrics, test metrics). A run folder and a baseli
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

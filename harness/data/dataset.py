@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class Rows(NamedTuple):
     lengths: np.ndarray
     oov: np.ndarray
 
-    def part(self, start: int | None = None, stop: int | None = None) -> "Rows":
+    def part(self, start: int | None = None, stop: int | None = None) -> Rows:
         return Rows(*(array[start:stop] for array in self))
 
 

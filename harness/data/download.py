@@ -6,8 +6,8 @@ import contextlib
 import hashlib
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from harness.atomic import atomic_open
 from harness.errors import BenchError

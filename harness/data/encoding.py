@@ -42,14 +42,14 @@ class Ragged:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def take(self, rows: np.ndarray) -> "Ragged":
+    def take(self, rows: np.ndarray) -> Ragged:
         """The rows at indices ``rows``, in that order."""
         lengths = self.lengths[rows]
         source = np.repeat(self.offsets[:-1][rows], lengths) + _index_within_rows(lengths)
         return Ragged.from_lengths(self.values[source], lengths)
 
     @classmethod
-    def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> "Ragged":
+    def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> Ragged:
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         if offsets[-1] != len(values):

@@ -22,8 +22,8 @@ The rules (stated in the report next to the table); the tests are ``harness.stat
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

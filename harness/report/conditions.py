@@ -10,6 +10,7 @@ Pure functions of the jobs frame.
 from __future__ import annotations
 
 import json
+
 import pandas as pd
 
 from .tables import run_order, sort_rows
@@ -155,7 +156,7 @@ def _spec_difference(jobs: pd.DataFrame) -> str:
     fields = sorted({k for s in specs for k in s})
     parts = []
     for name in fields:
-        values = specs.map(lambda s: json.dumps(s.get(name)))
+        values = specs.map(lambda s, name=name: json.dumps(s.get(name)))
         if values.nunique() > 1:
             parts.append(f"{name}: {_where(jobs, values)}")
     return "; ".join(parts)

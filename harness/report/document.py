@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import pandas as pd
 
 from harness import __version__
 
-from . import compare, formatting as fmt
+from . import compare
+from . import formatting as fmt
 from .conditions import short_hash
 from .load import RunInfo
 from .tables import SUMMARY_COLUMNS, SUMMARY_METRICS
@@ -128,7 +128,7 @@ class Figure:
     chart: Chart
 
 
-Block = Union[Heading, Paragraph, Alert, Table, KeyValues, Figure]
+Block = Heading | Paragraph | Alert | Table | KeyValues | Figure
 
 
 @dataclass

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness import derive, stats
 from harness.errors import BenchError
-from harness.spec import shared_spec
 from harness.records import iter_job_files, read_json, read_record
+from harness.spec import shared_spec
 
 #: Spec fields that legitimately differ between the jobs of one run; everything else must match.
 

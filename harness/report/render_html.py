@@ -8,8 +8,8 @@ the DOM; the page does not need the script to display.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 from .document import Alert, Block, Figure, Heading, KeyValues, Paragraph, Table
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .document import Alert, Block, Figure, Heading, KeyValues, Paragraph, Table
 

@@ -9,7 +9,7 @@ every metric is "mean over seeds of a per-job number".
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
