@@ -29,7 +29,7 @@ from .environment import worker_env
 from .errors import BenchError
 from .jobs import EVENT_PREFIX, Job, Task
 from .progress import Progress
-from .records import RUN_KIND, SCHEMA_VERSION, read_json, read_record
+from .records import RUN_KIND, SCHEMA_VERSION, JobRecord, read_json, read_record
 from .spec import Spec
 
 #: After SIGTERM/SIGINT a worker gets this long to write its record before it is killed.
@@ -110,7 +110,7 @@ class Run:
         if entry["status"] != "ok":
             return False
         try:
-            return read_record(self.path / entry["record"])["status"] == "ok"
+            return read_record(self.path / entry["record"]).ok
         except BenchError:
             return False
 
@@ -256,7 +256,7 @@ def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], ti
         status = "timeout" if stop_reason == "timeout" else "failed"
         reason = "ran past --timeout" if stop_reason == "timeout" else _describe_exit(code)
         return JobOutcome(status, f"{reason}; no valid record ({err}); see {log_path}", wall, reason, runner_cpu)
-    return JobOutcome(record["status"], record["error"], wall, _summary(record, wall), runner_cpu)
+    return JobOutcome(record.status, record.error, wall, _summary(record, wall), runner_cpu)
 
 
 def _stop(proc: subprocess.Popen, sig: int) -> None:
@@ -270,16 +270,16 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
-def _summary(record: dict[str, Any], wall: float) -> str:
+def _summary(record: JobRecord, wall: float) -> str:
     from . import derive, stats  # scipy is slow to import: keep it off every `bench` call's path
 
-    if record["status"] != "ok":
-        return record["error"] or record["status"]
+    if not record.ok:
+        return record.error or record.status
     steps = stats.summarize(derive.timed_steps(record))
-    best = max((e["val_acc"] for e in record["epochs"]), default=float("nan"))
-    busy = " [machine was busy: timings suspect]" if record["load"]["busy"] else ""
+    best = max((e.val_acc for e in record.epochs), default=float("nan"))
+    busy = " [machine was busy: timings suspect]" if record.load.busy else ""
     return (
-        f"test_acc {record['test']['acc']:.4f}, best val_acc {best:.4f}, "
+        f"test_acc {record.test.acc if record.test else float('nan'):.4f}, best val_acc {best:.4f}, "
         f"median step {steps.median * 1000:.1f} ms, {wall:.0f} s{busy}"
     )
 

@@ -8,6 +8,7 @@ chatter, tracebacks) goes to the job's log file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import resource
 import signal
@@ -24,7 +25,16 @@ from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
 from harness.errors import BenchError
 from harness.jobs import EVENT_PREFIX, Task
-from harness.records import JOB_KIND, SCHEMA_VERSION, write_record
+from harness.records import (
+    DataIdentity,
+    Environment,
+    EpochRecord,
+    Execution,
+    JobRecord,
+    LoadSample,
+    Metrics,
+    write_record,
+)
 from harness.weights import initial_weights, weights_fingerprint
 
 #: Step events are sent at most this often: enough for a live view, negligible cost in the loop.
@@ -59,72 +69,56 @@ def _usage_since(start: resource.struct_rusage) -> dict[str, Any]:
     }
 
 
-def new_record(task: Task) -> dict[str, Any]:
+def new_record(task: Task) -> JobRecord:
+    """The record of a job that has not started yet: failed until ``train`` says otherwise."""
     job, spec = task.job, task.spec
-    return {
-        "kind": JOB_KIND,
-        "schema_version": SCHEMA_VERSION,
-        "job_id": job.job_id,
-        "run": task.run,
-        "status": "failed",
-        "error": None,
-        "backend": job.backend,
-        "cell": job.cell,
-        "seed": job.seed,
-        "mode": job.mode,
-        "spec": spec.to_dict(),
-        "spec_hash": spec.spec_hash,
-        "data": None,
-        "weights_fingerprint": None,
-        "batch_order_hash": None,
-        "params": None,
-        "epochs": [],
-        "steps": {"epoch": [], "time_s": [], "size": [], "loss": [], "acc": [], "warmup": []},
-        "test": None,
-        "target_acc": task.target_acc,
-        "time_to_acc_s": None,
-        "samples_per_s": None,
-        "first_step_s": None,
-        "startup_s": None,
-        "peak_rss_mb": None,
-        "calibration": {"start_s": [], "end_s": []},
-        "load": {"start": None, "end": None, "busy": False},
-        "environment": environment(task.threads, {}, task.command),
-        "runtime": {},
-    }
+    env = environment(task.threads, {}, task.command)
+    return JobRecord(
+        job_id=job.job_id,
+        run=task.run,
+        backend=job.backend,
+        cell=job.cell,
+        seed=job.seed,
+        mode=job.mode,
+        spec=spec.to_dict(),
+        spec_hash=spec.spec_hash,
+        target_acc=task.target_acc,
+        environment=Environment(**env),
+        execution=Execution(host=env["hostname"]),
+    )
 
 
-def train(task: Task, record: dict[str, Any]) -> None:
+def train(task: Task, record: JobRecord) -> None:
     """Fill ``record`` in place as the job progresses (so an interrupted job keeps what it did)."""
     from harness.data import load_prepared  # the prepared arrays, fingerprint re-verified on load
 
     spec, job = task.spec, task.job
-    record["load"]["start"] = sample_load()
-    record["calibration"]["start_s"] = calibration.calibrate()
+    record.load.start = LoadSample(**sample_load())
+    record.calibration.start_s = calibration.calibrate()
 
     ds = load_prepared(task.data_path)
     if ds.fingerprint != task.data_fingerprint:
         raise BenchError(f"prepared data {task.data_path} changed since the run started (fingerprint mismatch); rerun")
-    record["data"] = ds.identity()
+    record.data = DataIdentity(**ds.identity())
 
     weights = initial_weights(spec) if job.mode == "matched" else None
-    record["weights_fingerprint"] = weights_fingerprint(weights) if weights is not None else None
+    record.weights_fingerprint = weights_fingerprint(weights) if weights is not None else None
     backend_cls = load_backend(job.backend)
     backend = backend_cls(BackendOptions(threads=task.threads, deterministic=True, extra=task.backend_extra))
     backend.build(spec, weights, mode=job.mode, dtype="float32")
-    record["params"] = int(backend.trainable_parameter_count())
+    record.params = int(backend.trainable_parameter_count())
     runtime = backend.runtime_info()
     # Which class ran matters: a plugin may register a backend under a built-in name.
-    record["runtime"] = {**runtime, "backend_class": f"{backend_cls.__module__}:{backend_cls.__qualname__}"}
-    record["environment"]["frameworks"] = dict(runtime.get("versions", {}))
-    record["startup_s"] = time.time() - task.spawned_at
+    record.runtime = {**runtime, "backend_class": f"{backend_cls.__module__}:{backend_cls.__qualname__}"}
+    record.environment.frameworks = dict(runtime.get("versions", {}))
+    record.startup_s = time.time() - task.spawned_at
 
     x_train, y_train = ds.x_train, ds.y_train
     n = len(y_train)
     slices = batch_slices(n, spec.batch_size)
-    steps = record["steps"]
+    steps = record.steps
     orders: list[np.ndarray] = []
-    emit("ready", params=record["params"], steps_per_epoch=len(slices), epochs=spec.epochs)
+    emit("ready", params=record.params, steps_per_epoch=len(slices), epochs=spec.epochs)
 
     perf = time.perf_counter
     last_event = 0.0
@@ -143,15 +137,10 @@ def train(task: Task, record: dict[str, Any]) -> None:
             step_total += dt
             loss_sum += result.loss * size
             acc_sum += result.accuracy * size
-            k = len(steps["time_s"])
-            steps["epoch"].append(epoch)
-            steps["time_s"].append(dt)
-            steps["size"].append(size)
-            steps["loss"].append(_finite_or_none(result.loss))
-            steps["acc"].append(float(result.accuracy))
-            steps["warmup"].append(k < task.warmup_steps)
+            k = len(steps)
+            steps.append(epoch, dt, size, _finite_or_none(result.loss), float(result.accuracy), k < task.warmup_steps)
             if k == 0:
-                record["first_step_s"] = dt
+                record.first_step_s = dt
             now = t0 + dt
             if now - last_event >= _EVENT_INTERVAL_S:
                 last_event = now
@@ -161,45 +150,40 @@ def train(task: Task, record: dict[str, Any]) -> None:
         eval_start = perf()
         val = backend.evaluate(ds.x_val, ds.y_val, spec.batch_size)
         eval_s = perf() - eval_start
-        entry = {
-            "epoch": epoch,
-            "start_time": start_time,
+        entry = EpochRecord(
+            epoch=epoch,
+            start_time=start_time,
             # Sample-weighted over the epoch's batches: what Keras' fit() reports as the epoch's loss.
-            "train_loss": _finite_or_none(loss_sum / n),
-            "train_acc": acc_sum / n,
-            "val_loss": _finite_or_none(val.loss),
-            "val_acc": float(val.accuracy),
-            "train_s": train_s,
-            "eval_s": eval_s,
-            "step_s": step_total,
-            "overhead_s": max(0.0, train_s - step_total),
+            train_loss=_finite_or_none(loss_sum / n),
+            train_acc=acc_sum / n,
+            val_loss=_finite_or_none(val.loss),
+            val_acc=float(val.accuracy),
+            train_s=train_s,
+            eval_s=eval_s,
+            step_s=step_total,
+            overhead_s=max(0.0, train_s - step_total),
             **usage,
-        }
-        record["epochs"].append(entry)
-        emit("epoch", **entry)
+        )
+        record.epochs.append(entry)
+        emit("epoch", **dataclasses.asdict(entry))
 
-    record["batch_order_hash"] = order_hash(orders)
+    record.batch_order_hash = order_hash(orders)
     test = backend.evaluate(ds.x_test, ds.y_test, spec.batch_size)
-    record["test"] = {"loss": _finite_or_none(test.loss), "acc": float(test.accuracy)}
-    record["time_to_acc_s"] = derive.time_to_accuracy(record["epochs"], task.target_acc)
-    record["samples_per_s"] = derive.throughput(record)
-    record["status"] = "ok"
+    record.test = Metrics(loss=_finite_or_none(test.loss), acc=float(test.accuracy))
+    record.time_to_acc_s = derive.time_to_accuracy(record.epochs, task.target_acc)
+    record.samples_per_s = derive.throughput(record)
+    record.status = "ok"
 
 
-def finish(task: Task, record: dict[str, Any]) -> None:
-    record["peak_rss_mb"] = peak_rss_mb()
-    record["calibration"]["end_s"] = calibration.calibrate()
-    record["load"]["end"] = sample_load()
-    record["load"]["busy"] = is_busy(record["load"]["start"], record["load"]["end"])
-    if record["data"] is None:  # failed before the data loaded: still a valid, self-describing record
-        record["data"] = {
-            "source": "",
-            "source_hash": "",
-            "fingerprint": task.data_fingerprint,
-            "n_train": 0,
-            "n_val": 0,
-            "n_test": 0,
-        }
+def finish(task: Task, record: JobRecord) -> None:
+    record.peak_rss_mb = peak_rss_mb()
+    record.calibration.end_s = calibration.calibrate()
+    end = sample_load()
+    record.load.end = LoadSample(**end)
+    start = dataclasses.asdict(record.load.start) if record.load.start else None
+    record.load.busy = is_busy(start, end)
+    if record.data is None:  # failed before the data loaded: still a valid, self-describing record
+        record.data = DataIdentity("", "", task.data_fingerprint, 0, 0, 0)
     write_record(task.record_path, record)
 
 
@@ -217,17 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(task, record)
     except JobTimeout:
-        record["status"], record["error"] = "timeout", "stopped by the runner: the job ran past --timeout"
+        record.status, record.error = "timeout", "stopped by the runner: the job ran past --timeout"
         code = 124
     except KeyboardInterrupt:
-        record["status"], record["error"] = "interrupted", "interrupted by Ctrl-C"
+        record.status, record.error = "interrupted", "interrupted by Ctrl-C"
         code = 130
     except BenchError as err:
-        record["status"], record["error"] = "failed", str(err)
+        record.status, record.error = "failed", str(err)
         code = 2
     except Exception as err:  # a crash inside a framework: keep the traceback in the job log
         traceback.print_exc()
-        record["status"], record["error"] = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
+        record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
         code = 1
     try:
         finish(task, record)
@@ -235,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         return code or 130
     emit(
         "done",
-        status=record["status"],
-        error=record["error"],
-        test_acc=(record["test"] or {}).get("acc"),
+        status=record.status,
+        error=record.error,
+        test_acc=record.test.acc if record.test else None,
         record=task.record_path,
     )
     return code

@@ -67,6 +67,7 @@ from harness.cli.options import choose  # noqa: E402
 from harness.environment import worker_env  # noqa: E402
 from harness.errors import BenchError  # noqa: E402
 from harness.jobs import WARMUP_STEPS  # noqa: E402
+from harness.records import JobRecord, read_record  # noqa: E402
 from harness.spec import CELLS, Spec  # noqa: E402
 
 TARGET = 1.05
@@ -161,14 +162,14 @@ def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Pa
     ]
 
 
-def bench_run_record(results: Path, name: str, backend: str, cell: str) -> dict:
-    return json.loads((results / name / "jobs" / f"{backend}-{cell}-s0.json").read_text())
+def bench_run_record(results: Path, name: str, backend: str, cell: str) -> JobRecord:
+    return read_record(results / name / "jobs" / f"{backend}-{cell}-s0.json")
 
 
-def training_window(record: dict) -> tuple[float, float]:
+def training_window(record: JobRecord) -> tuple[float, float]:
     """When the job trained: from its first epoch's start to the end of its last epoch's training phase."""
-    first, last = record["epochs"][0], record["epochs"][-1]
-    return first["start_time"], last["start_time"] + last["train_s"]
+    first, last = record.epochs[0], record.epochs[-1]
+    return first.start_time, last.start_time + last.train_s
 
 
 def plain_cmd(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
@@ -216,19 +217,19 @@ def read_plain(out: dict, window: tuple[float, float] | None = None) -> tuple[np
     return np.asarray(times), out["fingerprint"]
 
 
-def read_run(record: dict) -> tuple[np.ndarray, str]:
+def read_run(record: JobRecord) -> tuple[np.ndarray, str]:
     """The bench run job's timed steps."""
-    return derive.timed_steps(record), record["data"]["fingerprint"]
+    return derive.timed_steps(record), record.data.fingerprint
 
 
-def print_usage(name: str, record: dict, plain: dict) -> None:
+def print_usage(name: str, record: JobRecord, plain: dict) -> None:
     """Page faults and system time per training step on each side: where a cost outside the computation
     would show (memory handed back to the kernel and faulted in again every step)."""
-    steps = len(record["steps"]["time_s"])
-    if "minor_faults" not in record["epochs"][0]:
+    steps = len(record.steps)
+    if record.epochs[0].minor_faults is None:
         return
-    run_faults = sum(e["minor_faults"] for e in record["epochs"]) / steps
-    run_sys = sum(e["cpu_sys_s"] for e in record["epochs"]) / steps
+    run_faults = sum(e.minor_faults for e in record.epochs) / steps
+    run_sys = sum(e.cpu_sys_s for e in record.epochs) / steps
     n = len(plain["time_s"])
     print(
         f"  {name}: per training step, bench run {run_faults:.0f} page faults, {run_sys * 1e3:.1f} ms system time; "

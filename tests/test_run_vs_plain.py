@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from harness.records import EpochRecord
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_vs_plain.py"
 
@@ -63,7 +67,9 @@ def load_script():
 
 def test_lockstep_keeps_only_the_plain_steps_taken_while_the_job_trained():
     module = load_script()
-    record = {"epochs": [{"start_time": 100.0, "train_s": 4.0}, {"start_time": 105.0, "train_s": 3.0}]}
+    epochs = [EpochRecord(1, 0.7, 0.5, 0.7, 0.5, 4.0, 0.1, 3.9, 0.1, start_time=100.0)]
+    epochs.append(dataclasses.replace(epochs[0], epoch=2, start_time=105.0, train_s=3.0))
+    record = SimpleNamespace(epochs=epochs)
     assert module.training_window(record) == (100.0, 108.0)
     # Twelve full steps a second apart from t=93, then a partial batch: warm-up (the first 5) and the
     # partial batch are never samples; the window keeps those that started in [100, 108).

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from harness.cli import cli
 from harness.environment import worker_env
 from harness.progress import LineProgress
-from harness.records import read_record
+from harness.records import JobRecord, read_record
 from harness.runner import RunConfig, start
 from harness.spec import Spec
 
@@ -39,7 +39,7 @@ def config(tmp_path: Path, **changes) -> RunConfig:
     return RunConfig(**base)
 
 
-def records(run_dir: Path) -> dict[str, dict]:
+def records(run_dir: Path) -> dict[str, JobRecord]:
     return {p.stem: read_record(p) for p in sorted((run_dir / "jobs").glob("*.json"))}
 
 
@@ -50,27 +50,29 @@ def test_every_backend_gets_the_same_batches_and_records_validate(tmp_path, test
     for cell in ("lstm", "gru"):
         for seed in (0, 1):
             a, b = recs[f"numpy-fake-{cell}-s{seed}"], recs[f"numpy-twin-{cell}-s{seed}"]
-            assert a["batch_order_hash"] == b["batch_order_hash"]
-            assert a["data"]["fingerprint"] == b["data"]["fingerprint"]
-            assert a["weights_fingerprint"] == b["weights_fingerprint"]
+            assert a.batch_order_hash == b.batch_order_hash
+            assert a.data.fingerprint == b.data.fingerprint
+            assert a.weights_fingerprint == b.weights_fingerprint
             # Same model, same batches, same start: the two registrations must agree to the bit.
-            assert a["steps"]["loss"] == b["steps"]["loss"]
-    assert recs["numpy-fake-lstm-s0"]["batch_order_hash"] != recs["numpy-fake-lstm-s1"]["batch_order_hash"]
+            assert a.steps.loss == b.steps.loss
+    assert recs["numpy-fake-lstm-s0"].batch_order_hash != recs["numpy-fake-lstm-s1"].batch_order_hash
     r = recs["numpy-fake-lstm-s0"]
-    n_train = r["data"]["n_train"]
+    n_train = r.data.n_train
     steps_per_epoch = -(-n_train // SPEC.batch_size)
-    assert len(r["steps"]["time_s"]) == SPEC.epochs * steps_per_epoch
-    assert sum(r["steps"]["size"]) == SPEC.epochs * n_train  # last partial batch kept
-    assert r["steps"]["warmup"][:5] == [True] * 5 and not any(r["steps"]["warmup"][5:])
-    assert [e["epoch"] for e in r["epochs"]] == [1, 2]
-    assert r["test"]["acc"] >= 0 and r["calibration"]["start_s"] and r["calibration"]["end_s"]
-    assert r["environment"]["threads"] == 1 and r["startup_s"] > 0 and r["peak_rss_mb"] > 0
+    assert len(r.steps) == SPEC.epochs * steps_per_epoch
+    assert sum(r.steps.size) == SPEC.epochs * n_train  # last partial batch kept
+    assert r.steps.warmup[:5] == [True] * 5 and not any(r.steps.warmup[5:])
+    assert [e.epoch for e in r.epochs] == [1, 2]
+    assert r.test.acc >= 0 and r.calibration.start_s and r.calibration.end_s
+    assert r.environment.threads == 1 and r.startup_s > 0 and r.peak_rss_mb > 0
+    assert r.execution.executor == "local" and r.execution.host == r.environment.hostname
+    assert not r.execution.shared_machine
     # The worker started with the fixed allocator settings, and says so.
-    assert r["environment"]["glibc_tunables"] == worker_env(1, {})["GLIBC_TUNABLES"]
-    first, second = r["epochs"]
-    assert first["start_time"] + first["train_s"] <= second["start_time"]
+    assert r.environment.glibc_tunables == worker_env(1, {})["GLIBC_TUNABLES"]
+    first, second = r.epochs
+    assert first.start_time + first.train_s <= second.start_time
     # CPU times are counted in clock ticks: a tiny epoch may show 0, never less.
-    assert all(e["cpu_user_s"] >= 0 and e["cpu_sys_s"] >= 0 and e["minor_faults"] >= 0 for e in r["epochs"])
+    assert all(e.cpu_user_s >= 0 and e.cpu_sys_s >= 0 and e.minor_faults >= 0 for e in r.epochs)
     assert not (run.path / "data.npz").exists()  # prepared arrays removed once every job is ok
     entries = json.loads((run.path / "manifest.json").read_text())["jobs"]
     # The runner's own CPU while each job ran is recorded (the worker's CPU is not part of it).
@@ -105,7 +107,7 @@ def test_a_hung_job_times_out_and_the_run_continues(tmp_path, test_backends):
     )
     assert statuses == {"numpy-fake-lstm-s0": "timeout", "numpy-fake-gru-s0": "ok"}
     rec = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
-    assert rec["status"] == "timeout" and len(rec["steps"]["time_s"]) == 1
+    assert rec.status == "timeout" and len(rec.steps) == 1
 
 
 def test_unwritable_results_folder_fails_fast_with_one_line(tmp_path, test_backends):

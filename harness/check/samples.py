@@ -7,6 +7,7 @@ calibration timings, per-epoch metrics, test metrics). A run folder and a baseli
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from harness import derive
 from harness.errors import BenchError
-from harness.records import RUN_KIND, SCHEMA_VERSION, job_id, read_json, read_record, run_dirs
+from harness.records import RUN_KIND, SCHEMA_VERSION, JobRecord, job_id, read_json, read_record, run_dirs
 
 
 @dataclass(frozen=True)
@@ -94,23 +95,23 @@ def pooled(sides: list[Side]) -> Side:
     )
 
 
-def from_record(record: Mapping[str, Any]) -> JobSample:
+def from_record(record: JobRecord) -> JobSample:
     return JobSample(
-        backend=record["backend"],
-        cell=record["cell"],
-        seed=int(record["seed"]),
-        status=record["status"],
-        error=record.get("error"),
-        mode=record["mode"],
-        spec=record["spec"],
-        spec_hash=record["spec_hash"],
-        data=record["data"],
-        environment=record["environment"],
-        calibration={k: list(record["calibration"][k]) for k in ("start_s", "end_s")},
-        busy=bool(record["load"]["busy"]),
+        backend=record.backend,
+        cell=record.cell,
+        seed=int(record.seed),
+        status=record.status,
+        error=record.error,
+        mode=record.mode,
+        spec=record.spec,
+        spec_hash=record.spec_hash,
+        data=dataclasses.asdict(record.data) if record.data else None,
+        environment=dataclasses.asdict(record.environment),
+        calibration={"start_s": list(record.calibration.start_s), "end_s": list(record.calibration.end_s)},
+        busy=record.load.busy,
         step_s=derive.timed_steps(record),
-        epochs=tuple(record["epochs"]),
-        test=record["test"],
+        epochs=tuple(dataclasses.asdict(e) for e in record.epochs),
+        test=dataclasses.asdict(record.test) if record.test else None,
     )
 
 
