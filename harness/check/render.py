@@ -8,7 +8,8 @@ from dataclasses import asdict
 from enum import Enum
 from typing import Any
 
-from .compare import Report, Row, Verdict
+from .compare import Report
+from .verdict import Row, Verdict
 
 CHECK_KIND = "rnn-bench/check"
 CHECK_SCHEMA_VERSION = 1
@@ -116,7 +117,9 @@ def to_markdown(report: Report) -> str:
             "",
             "A speed regression needs the fastest block's step time beyond "
             "the max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
-            "needs a drop beyond the max accuracy drop (with the same seeds on both sides, on the mean paired change; with different seeds, two or more a side, also Welch p < alpha).",
+            "needs a mean drop beyond the max accuracy drop and evidence: with the same seeds on both sides, one seed's "
+            "exact difference, or a Wilcoxon signed-rank p < alpha on the paired changes (with fewer seeds than that "
+            "test needs, every seed moving the same way); with different seeds, two or more a side, Welch p < alpha.",
             "",
             "</details>",
         ]
