@@ -274,6 +274,12 @@ def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
                 f"candidate {_join(versions_c.get(name, {'not recorded'}))}"
             )
     for side, jobs in (("baseline", base), ("candidate", cand)):
+        slowed = sorted({j.injected_slowdown for j in jobs if j.injected_slowdown})
+        if slowed:
+            out.append(
+                f"{side} ran with a slowdown of {'/'.join(f'{x:.0%}' for x in slowed)} injected by bench check "
+                "calibrate: its step times measure the gate, not the code"
+            )
         for j in jobs:
             if j.ok and j.busy:
                 out.append(f"{side} job {j.job_id} ran on a busy machine: its step times are suspect")

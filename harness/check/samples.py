@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import derive
+from harness import derive, inject
 from harness.errors import BenchError
 from harness.records import RUN_KIND, SCHEMA_VERSION, job_id, read_json, read_record, run_dirs
 
@@ -36,6 +36,7 @@ class JobSample:
     step_s: np.ndarray = field(default_factory=lambda: np.empty(0))  # timed steps only, in step order
     epochs: tuple[Mapping[str, Any], ...] = ()
     test: Mapping[str, Any] | None = None
+    injected_slowdown: float = 0.0  # > 0: slowed on purpose by bench check calibrate, not a real measurement
 
     @property
     def job_id(self) -> str:
@@ -111,6 +112,7 @@ def from_record(record: Mapping[str, Any]) -> JobSample:
         step_s=derive.timed_steps(record),
         epochs=tuple(record["epochs"]),
         test=record["test"],
+        injected_slowdown=inject.recorded_fraction(record.get("runtime") or {}),
     )
 
 
