@@ -283,9 +283,9 @@ def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
         for j in jobs:
             if j.ok and j.busy:
                 out.append(f"{side} job {j.job_id} ran on a busy machine: its step times are suspect")
-            if j.ok and _calibration_moved(j):
+            if j.ok and calibration_moved(j):
                 out.append(
-                    f"{side} job {j.job_id}: calibration changed by {_calibration_moved(j):+.0%} between its "
+                    f"{side} job {j.job_id}: calibration changed by {calibration_moved(j):+.0%} between its "
                     "start and end (machine speed or load changed mid-job)"
                 )
             if side == "baseline" and not j.ok:
@@ -293,7 +293,8 @@ def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
     return out
 
 
-def _calibration_moved(job: JobSample) -> float | None:
+def calibration_moved(job: JobSample) -> float | None:
+    """How much the job's calibration time moved between its start and end, when beyond the tolerance."""
     start, end = stats.positive(job.calibration.get("start_s", [])), stats.positive(job.calibration.get("end_s", []))
     if not start.size or not end.size:
         return None
