@@ -81,6 +81,13 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
     help="Judge interleaved set-ups of 1 up to this many runs a side.",
 )
 @click.option(
+    "--max-splits",
+    default=cal.MAX_SPLITS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Splits of one window checked at most, drawn at random beyond that (every split of 6 rounds a side: 462).",
+)
+@click.option(
     "--write",
     "write_dir",
     default=None,
@@ -100,6 +107,7 @@ def calibrate(
     runs_dir: str | None,
     analyse_only: bool,
     max_rounds_a_side: int,
+    max_splits: int,
     write_dir: str | None,
 ) -> None:
     """Choose bench check's --max-slowdown and rounds for THIS machine.
@@ -133,7 +141,7 @@ def calibrate(
         per_k = []
         for k in ks:
             say(f"analysing: {k} run(s) a side over {runs.rounds // k} window(s) of {k} round(s)")
-            per_k.append(cal.interleaved_rates(runs, k, alpha))
+            per_k.append(cal.interleaved_rates(runs, k, alpha, max_splits))
         committed, chosen = cal.committed_rates(runs, alpha)
         rec = cal.recommend(per_k, committed, runs, false_alarms, power, alpha)
         click.echo(calibration_text(rec, per_k, cal.noise(runs)), nl=False)
