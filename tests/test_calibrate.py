@@ -237,3 +237,22 @@ def test_a_real_tiny_calibration(tmp_path, test_backends):
     code, out, err = bench("check", "calibrate", "--rounds", "2", "--smoke", str(smoke), "--runs", str(runs))
     assert code == 0 and "6 of 6 runs already in" in err and "done in" not in err
     assert not math.isnan(rounds.load(runs).runs.slowdown)
+
+
+def test_the_committed_ci_files_are_what_calibrate_writes():
+    """results/baselines holds the files CI reads, in the form bench check calibrate --write gives them."""
+    from harness.cli.check_cmd import check
+
+    baselines = Path(__file__).resolve().parent.parent / "results" / "baselines"
+    assert {p.name for p in baselines.iterdir()} >= set(cal.ARGS_FILES)
+    assert int((baselines / "ci-rounds").read_text()) >= 1
+    for name in ("ci-thresholds.args", "ci-interleaved.args"):
+        args = (baselines / name).read_text().split()
+        params = check.make_context("check", [*args, "--baseline", "x"]).params  # parses as bench check options
+        assert params["max_slowdown"] > 0 and params["alpha"] == 0.01
+    texts = cal.args_texts(
+        cal.Recommendation(0.01, 0.95, 0.25, 0.01, 6, 0.1, None, 1.5, rates([], []), 0.01, 0.02, 0.0, "test"),
+        (baselines / "ci-smoke.args").read_text().split(),
+    )
+    for name, text in texts.items():
+        assert text == (baselines / name).read_text(), name  # the defaults, written as calibrate writes them

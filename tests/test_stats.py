@@ -108,7 +108,7 @@ def test_block_length_follows_the_autocorrelation():
     assert len(blocks) == 30 and sum(b.size for b in blocks) == 1500
 
 
-# -- speed verdicts: the error rates issue 6 asks for ---------------------------------------------------
+# -- speed verdicts: the error rates the gate targets (docs/methodology.md) -------------------------------
 
 
 def test_aa_gives_no_regression():

@@ -12,7 +12,8 @@ Why: docs/methodology.md, "Accuracy".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 
 import numpy as np
 
@@ -29,20 +30,16 @@ def accuracy_row(
     backend: str, cell: str, metric: str, base: Mapping[int, float], cand: Mapping[int, float], th: Thresholds
 ) -> Row:
     """``base``, ``cand``: seed -> value (several runs of one seed averaged already)."""
-    seeds = seed_label(base, cand)
+    row = partial(Row, backend, cell, metric, seed_label(base, cand))
     if not base or not cand:
-        return Row(backend, cell, metric, seeds, Verdict.INCONCLUSIVE, "no value recorded on one side")
+        return row(Verdict.INCONCLUSIVE, "no value recorded on one side")
     if set(base) == set(cand):
-        return _paired(backend, cell, metric, seeds, base, cand, th)
+        return _paired(row, base, cand, th)
     if len(base) >= 2 and len(cand) >= 2:
-        return _welch(backend, cell, metric, seeds, base, cand, th)
+        return _welch(row, base, cand, th)
     mean_b, mean_c = float(np.mean(list(base.values()))), float(np.mean(list(cand.values())))
     diff = mean_c - mean_b
-    return Row(
-        backend,
-        cell,
-        metric,
-        seeds,
+    return row(
         _verdict(diff, th.max_acc_drop, True),
         _detail(diff, th.max_acc_drop, "mean "),
         "different seeds, too few for a test: threshold on the means",
@@ -60,15 +57,11 @@ def min_seeds_for_test(alpha: float) -> int:
     return n
 
 
-def _paired(
-    backend: str,
-    cell: str,
-    metric: str,
-    seeds: str,
-    base: Mapping[int, float],
-    cand: Mapping[int, float],
-    th: Thresholds,
-) -> Row:
+#: A Row with its backend, cell, metric and seeds filled in.
+RowOf = Callable[..., Row]
+
+
+def _paired(row: RowOf, base: Mapping[int, float], cand: Mapping[int, float], th: Thresholds) -> Row:
     diffs = np.array([cand[s] - base[s] for s in sorted(base)])
     n, drop = int(diffs.size), th.max_acc_drop
     ci = stats.mean_ci(diffs, confidence=1 - th.alpha)
@@ -78,7 +71,7 @@ def _paired(
         # A deterministic rerun: the difference is exact, there is no noise to test against.
         verdict = _verdict(effect, drop, True)
         method = "same seed: a deterministic rerun, exact difference; threshold"
-        return Row(backend, cell, metric, seeds, verdict, _detail(effect, drop, ""), method, *values)
+        return row(verdict, _detail(effect, drop, ""), method, *values)
     p = stats.wilcoxon_signed_rank_p(diffs)
     needed = min_seeds_for_test(th.alpha)
     moved = int((diffs < 0).sum() if effect < 0 else (diffs > 0).sum())
@@ -94,18 +87,10 @@ def _paired(
     beyond = abs(effect) > drop + _EPS
     detail += f", {evidence}" if beyond else f" (Wilcoxon p={p:.2g})"
     row_values = (*values, finite_or_none(ci.low), finite_or_none(ci.high), finite_or_none(p))
-    return Row(backend, cell, metric, seeds, _verdict(effect, drop, significant), detail, method, *row_values)
+    return row(_verdict(effect, drop, significant), detail, method, *row_values)
 
 
-def _welch(
-    backend: str,
-    cell: str,
-    metric: str,
-    seeds: str,
-    base: Mapping[int, float],
-    cand: Mapping[int, float],
-    th: Thresholds,
-) -> Row:
+def _welch(row: RowOf, base: Mapping[int, float], cand: Mapping[int, float], th: Thresholds) -> Row:
     w = stats.welch(list(base.values()), list(cand.values()), confidence=1 - th.alpha)
     significant = w.p_value < th.alpha
     verdict = _verdict(w.diff, th.max_acc_drop, significant)
@@ -114,11 +99,7 @@ def _welch(
         detail += f", not significant (p={w.p_value:.2g})"
     elif verdict is not Verdict.NO_CHANGE:
         detail += f", p={w.p_value:.2g} < {th.alpha:g}"
-    return Row(
-        backend,
-        cell,
-        metric,
-        seeds,
+    return row(
         verdict,
         detail,
         f"Welch t-test, {w.n_a} vs {w.n_b} seeds",
