@@ -256,3 +256,53 @@ def test_the_committed_ci_files_are_what_calibrate_writes():
     )
     for name, text in texts.items():
         assert text == (baselines / name).read_text(), name  # the defaults, written as calibrate writes them
+
+
+TINY_SMOKE = (
+    "--backends numpy-fake --cells lstm --data synthetic:train=640,test=64,seed=0 --maxlen 16 --vocab-size 60 "
+    "--embed-dim 4 --units 4 --batch-size 16 --epochs 2 --threads 1\n"
+)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the process table from /proc")
+def test_sigterm_stops_the_running_bench_run_and_keeps_the_finished_runs(tmp_path, test_backends):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    smoke, runs = tmp_path / "smoke.args", tmp_path / "runs"
+    smoke.write_text(TINY_SMOKE)
+    command = [sys.executable, "-m", "harness.cli", "check", "calibrate", "--rounds", "2"]
+    proc = subprocess.Popen(
+        [*command, "--smoke", str(smoke), "--runs", str(runs)], stderr=subprocess.PIPE, text=True, env=os.environ
+    )
+    for line in proc.stderr:  # the first run is done; the second is running
+        if "round 1 of 2: A (same code) done" in line:
+            break
+    time.sleep(1.0)
+    assert processes_mentioning(str(runs)), "the second bench run should be running now"
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130 and f"continue with --runs {runs}" in rest and "Traceback" not in rest
+    assert processes_mentioning(str(runs)) == []  # no bench run, no worker left behind
+    assert rounds._state(runs / "r000-a") == "done" and rounds._state(runs / "r000-b") != "done"
+    # Given the folder again, the calibration finishes the interrupted run and the rest.
+    again = subprocess.run([*command, "--smoke", str(smoke), "--runs", str(runs)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "1 of 6 runs already in" in again.stderr and "round 1 of 2: B (same code) done" in again.stderr

@@ -106,8 +106,9 @@ def _state(run_dir: Path) -> str:
 
 
 def _bench_run(plan: Plan, folder: Path, name: str, kind: str) -> None:
+    # A resumed run keeps its spec, but takes --threads from the command line: give it the options again.
     resume = _state(folder / name) == "partial"
-    args = ["--resume", name] if resume else [*plan.run_args, "--name", name]
+    args = [*plan.run_args, "--resume" if resume else "--name", name]
     cmd = [sys.executable, "-m", "harness.cli", "run", *args, "--results", str(folder), "--quiet"]
     env = {k: v for k, v in os.environ.items() if k != inject.ENV}  # A and B must run as they are
     if kind == "f":

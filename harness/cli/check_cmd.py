@@ -22,7 +22,7 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
     "baseline_refs",
     multiple=True,
     metavar="FILE_OR_RUN",
-    help="A baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
+    help="Required: a baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
     "it (or give a comma list) for several runs of the baseline: their jobs are pooled.",
 )
 @click.option(
