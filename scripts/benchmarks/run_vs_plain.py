@@ -132,18 +132,13 @@ def plain_worker(args: argparse.Namespace) -> None:
     )
 
 
-def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> list[str]:
+def job_options(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
+    """The options both sides of a case take: the same job on the same data and threads."""
     return [
-        sys.executable,
-        "-m",
-        "harness.cli",
-        "run",
         "--backends",
         backend,
         "--cells",
         cell,
-        "--epochs",
-        "1",
         "--data",
         args.data,
         "--train-limit",
@@ -152,12 +147,12 @@ def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Pa
         str(args.test_limit),
         "--threads",
         str(args.threads),
-        "--results",
-        str(results),
-        "--name",
-        name,
-        "--quiet",
     ]
+
+
+def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> list[str]:
+    run = ["run", *job_options(args, backend, cell), "--epochs", "1", "--results", str(results), "--name", name]
+    return [sys.executable, "-m", "harness.cli", *run, "--quiet"]
 
 
 def bench_run_record(results: Path, name: str, backend: str, cell: str) -> dict:
@@ -171,24 +166,7 @@ def training_window(record: dict) -> tuple[float, float]:
 
 
 def plain_cmd(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        __spec__.name,
-        "--plain-worker",
-        "--backends",
-        backend,
-        "--cells",
-        cell,
-        "--data",
-        args.data,
-        "--train-limit",
-        str(args.train_limit),
-        "--test-limit",
-        str(args.test_limit),
-        "--threads",
-        str(args.threads),
-    ]
+    cmd = [sys.executable, "-m", __spec__.name, "--plain-worker", *job_options(args, backend, cell)]
     return cmd + (["--calibrate"] if "calibration" in args.plain_like else [])
 
 
