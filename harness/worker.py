@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import resource
 import signal
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import BackendOptions, load_backend
-from harness import calibration, derive
+from harness import calibration, derive, inject
 from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
 from harness.errors import BenchError
@@ -93,6 +94,7 @@ def train(task: Task, record: JobRecord) -> None:
     from harness.data import load_prepared  # the prepared arrays, fingerprint re-verified on load
 
     spec, job = task.spec, task.job
+    slowdown = inject.requested(os.environ)  # bench check calibrate's slowed runs only
     record.load.start = LoadSample(**sample_load())
     record.calibration.start_s = calibration.calibrate()
 
@@ -111,6 +113,8 @@ def train(task: Task, record: JobRecord) -> None:
     # Which class ran matters: a plugin may register a backend under a built-in name.
     record.runtime = {**runtime, "backend_class": f"{backend_cls.__module__}:{backend_cls.__qualname__}"}
     record.environment.frameworks = dict(runtime.get("versions", {}))
+    if slowdown:
+        injected = record.runtime[inject.RECORD_KEY] = {"fraction": slowdown, "step_s": [], "wait_s": []}
     record.startup_s = time.time() - task.spawned_at
 
     x_train, y_train = ds.x_train, ds.y_train
@@ -132,6 +136,9 @@ def train(task: Task, record: JobRecord) -> None:
             xb, yb = x_train[idx], y_train[idx]  # gathered before the clock starts
             t0 = perf()
             result = backend.train_step(xb, yb)
+            if slowdown:
+                injected["step_s"].append(perf() - t0)
+                injected["wait_s"].append(inject.busy_wait(slowdown * injected["step_s"][-1]))
             dt = perf() - t0
             size = len(idx)
             step_total += dt

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import derive
+from harness import derive, inject
 from harness.errors import BenchError
 from harness.records import RUN_KIND, SCHEMA_VERSION, JobRecord, job_id, read_json, read_record, run_dirs
 
@@ -37,6 +37,7 @@ class JobSample:
     step_s: np.ndarray = field(default_factory=lambda: np.empty(0))  # timed steps only, in step order
     epochs: tuple[Mapping[str, Any], ...] = ()
     test: Mapping[str, Any] | None = None
+    injected_slowdown: float = 0.0  # > 0: slowed on purpose by bench check calibrate, not a real measurement
 
     @property
     def job_id(self) -> str:
@@ -112,6 +113,7 @@ def from_record(record: JobRecord) -> JobSample:
         step_s=derive.timed_steps(record),
         epochs=tuple(dataclasses.asdict(e) for e in record.epochs),
         test=dataclasses.asdict(record.test) if record.test else None,
+        injected_slowdown=inject.recorded_fraction(record.runtime),
     )
 
 

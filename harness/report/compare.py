@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
+from harness.check.speed import Verdict, speed_verdict
 
 from .tables import backend_order, run_order, sort_rows
 
@@ -72,12 +73,12 @@ class Outcome:
 
 def speed_outcome(base_jobs: Sequence[np.ndarray], other_jobs: Sequence[np.ndarray], names: tuple[str, str]) -> Outcome:
     """Step times of each side, one series per job (seed) in step order."""
-    verdict = stats.speed_verdict(list(base_jobs), list(other_jobs), max_slowdown=SPEED_MIN_CHANGE, alpha=SPEED_P)
+    verdict = speed_verdict(list(base_jobs), list(other_jobs), max_slowdown=SPEED_MIN_CHANGE, alpha=SPEED_P)
     base, other = verdict.median_baseline, verdict.median_candidate
     ratio = other / base if base > 0 else math.nan
-    if verdict.change is stats.Change.INCONCLUSIVE:
+    if verdict.verdict is Verdict.INCONCLUSIVE:
         return Outcome(base, other, ratio, "ratio", verdict.p_value, "", f"not tested: {verdict.reason}")
-    clear = verdict.change in (stats.Change.REGRESSION, stats.Change.IMPROVEMENT) and _seeds_separate(
+    clear = verdict.verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT) and _seeds_separate(
         [float(np.median(a)) for a in base_jobs if len(a)], [float(np.median(a)) for a in other_jobs if len(a)]
     )
     return Outcome(

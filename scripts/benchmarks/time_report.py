@@ -1,6 +1,6 @@
-"""Time ``bench report`` on a generated run the size of the default IMDB matrix (issue 5: under 10 s).
+"""Time ``bench report`` on a generated run the size of the default IMDB matrix (target: under 10 s).
 
-    .venv/bin/python scripts/time_report.py [--keep DIR]
+    python -m scripts.benchmarks.time_report [--keep DIR]
 
 Generates 6 jobs x 10 epochs x 157 steps in a temporary folder (nothing is committed), then runs the real
 command in a fresh process, so the figures include start-up and imports, as a user sees them. It prints the
@@ -19,10 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.report.scenarios import big  # noqa: E402
+from tests.report.scenarios import big
 
 LIMIT_S = 10.0
 

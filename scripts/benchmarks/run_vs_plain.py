@@ -1,12 +1,12 @@
 """Does `bench run` add cost to a step? Its recorded step times against plain framework code, same batches.
 
-    .venv/bin/python scripts/run_vs_plain.py [--data SRC] [--cells lstm,gru,simplernn] [--backends keras,torch]
-                                             [--rounds 3] [--train-limit 6400] [--threads 2] [--out FILE.json]
-                                             [--lockstep SECONDS] [--plain-like session,calibration]
-    .venv/bin/python scripts/run_vs_plain.py --from FILE.json ...  # re-analyse saved samples, run nothing
+    python -m scripts.benchmarks.run_vs_plain [--data SRC] [--cells lstm,gru,simplernn] [--backends keras,torch]
+                                              [--rounds 3] [--train-limit 6400] [--threads 2] [--out FILE.json]
+                                              [--lockstep SECONDS] [--plain-like session,calibration]
+    python -m scripts.benchmarks.run_vs_plain --from FILE.json ...  # re-analyse saved samples, run nothing
 
-Target (issue 4): each backend's median step time inside `bench run` within 5% of the same backend's step time
-in plain hand-written code (the plain code of scripts/bench_step.py, the parity issue's benchmark).
+Target: each backend's median step time inside `bench run` within 5% of the same backend's step time
+in plain hand-written code (the plain code of scripts/benchmarks/bench_step.py).
 
 ``--rounds`` rounds; in each, every backend x cell case runs two fresh processes, alternating which goes
 first from round to round (ABBA), the cases taken in turn so that no case's rounds share one slow stretch:
@@ -18,7 +18,7 @@ first from round to round (ABBA), the cases taken in turn so that no case's roun
   ``harness.environment.worker_env``, then the framework API), and the plain code's step timed around the
   same call boundary.
 Both drop the first 5 steps (warm-up: tracing/compilation). Reported per case: the ratio of the pooled
-medians (the issue's "median step time"), the fastest-block ratio (the statistic bench check uses, robust to
+medians (the target's "median step time"), the fastest-block ratio (the statistic bench check uses, robust to
 other tenants slowing a whole process on a shared VM; see harness.stats), and the geometric mean of the
 per-round median ratios with its 95% Student-t interval (rounds are the independent units: the two processes
 of a round ran minutes apart at most, so a slow hour of the VM cancels within a round). The verdict is
@@ -28,7 +28,7 @@ cases of one round are not independent). Exit code 1 when some case costs more t
 only honest way to include what `bench run` does around a step; their noise is why there are rounds.
 
 ``--lockstep SECONDS`` runs the two processes of a case-round together instead, in turn, SECONDS of wall time
-each while the other is stopped (scripts/lockstep.py), so that both see the same minutes of the machine;
+each while the other is stopped (scripts/benchmarks/lockstep.py), so that both see the same minutes of the machine;
 steps a pause fell into (timed at SECONDS or more) are dropped from both. On this VM, whose speed changes
 from one stretch of seconds to minutes to the next, that removes most of the between-process noise of
 running them one after the other. Make SECONDS several times the longest step: the README's series used
@@ -56,19 +56,18 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+from harness import derive, stats
+from harness.atomic import write_json
+from harness.cli.options import choose
+from harness.environment import worker_env
+from harness.errors import BenchError
+from harness.jobs import WARMUP_STEPS
+from harness.records import JobRecord, read_record
+from harness.spec import CELLS, Spec
 
-from lockstep import paused_steps, run_in_turn, signal_tree  # noqa: E402
+from .lockstep import paused_steps, run_in_turn, signal_tree
 
-from harness import derive, stats  # noqa: E402
-from harness.atomic import write_json  # noqa: E402
-from harness.cli.options import choose  # noqa: E402
-from harness.environment import worker_env  # noqa: E402
-from harness.errors import BenchError  # noqa: E402
-from harness.jobs import WARMUP_STEPS  # noqa: E402
-from harness.records import JobRecord, read_record  # noqa: E402
-from harness.spec import CELLS, Spec  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 TARGET = 1.05
 DEFAULT_DATA = os.environ.get("BENCH_DATA", str(ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))
@@ -85,12 +84,12 @@ def plain_worker(args: argparse.Namespace) -> None:
     training under ``--lockstep``."""
     stop = []
     signal.signal(signal.SIGUSR1, lambda signum, frame: stop.append(signum))
-    from bench_step import PLAIN
-
     from backends.base import BackendOptions, load_backend
     from harness.batches import batch_slices, epoch_orders
     from harness.data import limit_dataset, load_dataset
     from harness.weights import initial_weights
+
+    from .bench_step import PLAIN
 
     if args.calibrate:
         from harness import calibration
@@ -134,18 +133,13 @@ def plain_worker(args: argparse.Namespace) -> None:
     )
 
 
-def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> list[str]:
+def job_options(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
+    """The options both sides of a case take: the same job on the same data and threads."""
     return [
-        sys.executable,
-        "-m",
-        "harness.cli",
-        "run",
         "--backends",
         backend,
         "--cells",
         cell,
-        "--epochs",
-        "1",
         "--data",
         args.data,
         "--train-limit",
@@ -154,12 +148,12 @@ def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Pa
         str(args.test_limit),
         "--threads",
         str(args.threads),
-        "--results",
-        str(results),
-        "--name",
-        name,
-        "--quiet",
     ]
+
+
+def bench_run_cmd(args: argparse.Namespace, backend: str, cell: str, results: Path, name: str) -> list[str]:
+    run = ["run", *job_options(args, backend, cell), "--epochs", "1", "--results", str(results), "--name", name]
+    return [sys.executable, "-m", "harness.cli", *run, "--quiet"]
 
 
 def bench_run_record(results: Path, name: str, backend: str, cell: str) -> JobRecord:
@@ -173,23 +167,7 @@ def training_window(record: JobRecord) -> tuple[float, float]:
 
 
 def plain_cmd(args: argparse.Namespace, backend: str, cell: str) -> list[str]:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--plain-worker",
-        "--backends",
-        backend,
-        "--cells",
-        cell,
-        "--data",
-        args.data,
-        "--train-limit",
-        str(args.train_limit),
-        "--test-limit",
-        str(args.test_limit),
-        "--threads",
-        str(args.threads),
-    ]
+    cmd = [sys.executable, "-m", __spec__.name, "--plain-worker", *job_options(args, backend, cell)]
     return cmd + (["--calibrate"] if "calibration" in args.plain_like else [])
 
 
@@ -282,7 +260,7 @@ def in_turn(
     args: argparse.Namespace, backend: str, cell: str, tmp: Path, name: str, order: tuple[str, str]
 ) -> dict[str, tuple[np.ndarray, str]]:
     """The two processes of a case-round started together and run in turn, ``--lockstep`` seconds each
-    (scripts/lockstep.py). The plain worker trains until the bench run job has ended, and only its steps
+    (scripts/benchmarks/lockstep.py). The plain worker trains until the bench run job has ended, and only its steps
     that started while the job trained are kept, so both sides' steps come from the same stretch of time;
     steps a pause fell into are dropped from both."""
     logs = {which: (tmp / f"{name}-{which}.out", tmp / f"{name}-{which}.err") for which in order}

@@ -1,9 +1,9 @@
 """Time one training step of each backend against the plain framework code a user writes by hand.
 
-    .venv/bin/python scripts/bench_step.py [--cells lstm,gru] [--backends keras,torch] [--modes matched,native]
-                                           [--steps 30] [--warmup 5] [--block 5] [--threads N]
+    python -m scripts.benchmarks.bench_step [--cells lstm,gru] [--backends keras,torch] [--modes matched,native]
+                                            [--steps 30] [--warmup 5] [--block 5] [--threads N]
 
-Target (issue 3): a backend's step is no slower than the plain code, ratio backend/plain <= 1.05, at the real
+Target: a backend's step is no slower than the plain code, ratio backend/plain <= 1.05, at the real
 spec (batch 128 x 500, vocab 10000). For each backend x mode x cell, the backend and the plain code each
 build their model and then train on the same batches, INTERLEAVED in blocks of ``--block`` steps (ABBA order,
 so load changes and drift hit both), after ``--warmup`` untimed steps each; the medians of ``--steps`` timed
@@ -32,14 +32,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from backends.base import BackendOptions, load_backend
+from backends.torch_layout import to_torch
+from harness.parity import parity_batches
+from harness.spec import CELLS, Spec
+from harness.weights import WEIGHT_NAMES, Weights, initial_weights
 
-from backends.base import BackendOptions, load_backend  # noqa: E402
-from backends.torch_layout import to_torch  # noqa: E402
-from harness.parity import parity_batches  # noqa: E402
-from harness.spec import CELLS, Spec  # noqa: E402
-from harness.weights import WEIGHT_NAMES, Weights, initial_weights  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 TARGET = 1.05
 Step = Callable[..., tuple[float, float]]
@@ -212,7 +211,7 @@ def main() -> int:
     )
     worst = 0.0
     for name in args.backends.split(","):
-        cmd = [sys.executable, __file__, f"--worker={name}", *passthrough]
+        cmd = [sys.executable, "-m", __spec__.name, f"--worker={name}", *passthrough]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         for line in proc.stdout:
             r = json.loads(line)

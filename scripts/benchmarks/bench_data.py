@@ -1,8 +1,8 @@
 """Time the IMDB pipeline: first preparation of the archive (fresh cache) and a cached load.
 
-    .venv/bin/python scripts/bench_data.py [--data PATH] [--repeat N]
+    python -m scripts.benchmarks.bench_data [--data PATH] [--repeat N]
 
-Targets (issue 2, on the 2-core dev machine): first preparation < 20 s, cached load < 1 s. Wall and CPU
+Targets (on the 2-core development machine): first preparation < 20 s, cached load < 1 s. Wall and CPU
 seconds are both printed, with the load average, because the machine is shared: wall time far above CPU
 time means other work held the cores. A benchmark script, not a timed test.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.data import load_dataset
 from harness.spec import Spec
 
-DEFAULT_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "aclImdb_v1.tar.gz"
+DEFAULT_ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "aclImdb_v1.tar.gz"
 TARGETS_S = {"first preparation": 20.0, "cached load": 1.0}
 
 
