@@ -17,7 +17,7 @@ from harness.atomic import ensure_writable_dir, write_bytes, write_json, write_t
 from harness.errors import BenchError
 from harness.records import run_dirs
 
-from . import compare, conditions, document, render_html, render_md, tables
+from . import conditions, document, head_to_head, render_html, render_md, tables
 from .load import Loaded, load_runs
 
 FORMATS: tuple[str, ...] = ("md", "html", "csv", "json")
@@ -116,8 +116,8 @@ def analyse(loaded: Loaded) -> document.ReportData:
         jobs=jobs,
         summary=tables.summary(seed_table, with_run=several),
         seed_table=seed_table,
-        head_to_head=compare.head_to_head(jobs, loaded.steps),
-        across_runs=compare.across_runs(jobs, loaded.steps) if several else pd.DataFrame(),
+        head_to_head=head_to_head.head_to_head(jobs, loaded.steps),
+        across_runs=head_to_head.across_runs(jobs, loaded.steps) if several else pd.DataFrame(),
         problems=loaded.problems,
         warnings=loaded.warnings,
         banners=conditions.banners(jobs),

@@ -14,8 +14,8 @@ import pandas as pd
 
 from harness import __version__
 
-from . import compare
 from . import formatting as fmt
+from . import head_to_head as h2h
 from .conditions import short_hash
 from .load import RunInfo
 from .tables import SUMMARY_COLUMNS, SUMMARY_METRICS
@@ -275,15 +275,15 @@ def _value(metric: str, value: float) -> str:
 
 def _rules_text() -> str:
     return (
-        f"A verdict is given only where a difference is larger than the noise; otherwise '{compare.NO_CLEAR}'. "
+        f"A verdict is given only where a difference is larger than the noise; otherwise '{h2h.NO_CLEAR}'. "
         f"Step time: ratio of the medians of the timed steps (pooled over seeds; warm-up and partial batches "
         f"excluded), tested as bench check does: consecutive steps are correlated, so the two-sided Mann-Whitney U "
-        f"test compares medians of blocks of steps (p < {compare.SPEED_P:g}) and a block-bootstrap interval of the "
-        f"ratio must exclude 1; the change must also exceed {compare.SPEED_MIN_CHANGE:.0%}, and with several seeds "
+        f"test compares medians of blocks of steps (p < {h2h.SPEED_P:g}) and a block-bootstrap interval of the "
+        f"ratio must exclude 1; the change must also exceed {h2h.SPEED_MIN_CHANGE:.0%}, and with several seeds "
         f"the two sides' per-seed medians must not overlap. Time to accuracy: ratio of the means over seeds; "
-        f"Welch's t-test across seeds (p < {compare.SEED_P:g}) and a change of more than "
-        f"{compare.SPEED_MIN_CHANGE:.0%}. Accuracy: difference of the means over seeds in percentage points; "
-        f"Welch's t-test across seeds (p < {compare.SEED_P:g}) and at least {compare.ACC_MIN_DIFF * 100:g} points. "
+        f"Welch's t-test across seeds (p < {h2h.SEED_P:g}) and a change of more than "
+        f"{h2h.SPEED_MIN_CHANGE:.0%}. Accuracy: difference of the means over seeds in percentage points; "
+        f"Welch's t-test across seeds (p < {h2h.SEED_P:g}) and at least {h2h.ACC_MIN_DIFF * 100:g} points. "
         f"With one seed per side there is no seed-to-seed noise estimate, so accuracy and time-to-accuracy "
         f"differences are shown but cannot be tested."
     )

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.report import compare
+from harness.report import head_to_head as hth
 from harness.report.tables import SUMMARY_COLUMNS
 from harness.spec import Spec
 from tests.report.helpers import analysed, analysed_records, row
@@ -129,8 +129,8 @@ def test_a_clear_2x_slowdown_gets_a_verdict_and_noise_does_not(runs):
     h2h = analysed(*runs("basic")).head_to_head
     assert verdict(h2h, "lstm", "step_ms_median") == "torch 2.00× slower than keras"
     assert row(h2h, cell="lstm", metric="step_ms_median")["change"] == pytest.approx(2.0)
-    assert row(h2h, cell="lstm", metric="step_ms_median")["test"] == compare.MWU
-    assert verdict(h2h, "gru", "step_ms_median") == compare.NO_CLEAR  # same 20 ms, different noise draws
+    assert row(h2h, cell="lstm", metric="step_ms_median")["test"] == hth.MWU
+    assert verdict(h2h, "gru", "step_ms_median") == hth.NO_CLEAR  # same 20 ms, different noise draws
 
 
 def test_a_2x_speed_up_reads_as_faster(tmp_path):
@@ -150,10 +150,10 @@ def test_with_several_seeds_accuracy_is_tested_across_seeds(runs):
     h2h = analysed(*runs("seeds")).head_to_head
     lstm = row(h2h, cell="lstm", metric="test_acc")
     assert lstm["verdict"] == "torch 10.0 pts lower than keras"
-    assert lstm["test"] == compare.WELCH and lstm["p_value"] < 0.01
-    assert verdict(h2h, "gru", "test_acc") == compare.NO_CLEAR
+    assert lstm["test"] == hth.WELCH and lstm["p_value"] < 0.01
+    assert verdict(h2h, "gru", "test_acc") == hth.NO_CLEAR
     assert verdict(h2h, "lstm", "step_ms_median") == "torch 2.00× slower than keras"
-    assert verdict(h2h, "gru", "step_ms_median") == compare.NO_CLEAR
+    assert verdict(h2h, "gru", "step_ms_median") == hth.NO_CLEAR
 
 
 def test_step_time_verdict_needs_the_seeds_to_agree():
@@ -163,17 +163,17 @@ def test_step_time_verdict_needs_the_seeds_to_agree():
     keras = [rng.normal(20, 0.2, 500), rng.normal(30, 0.2, 500)]
     torch = [rng.normal(22, 0.2, 500), rng.normal(33, 0.2, 500)]
     names = ("keras", "torch")
-    overlapping = compare.speed_outcome(keras, torch, names)
-    assert overlapping.p_value < 0.01 and overlapping.verdict == compare.NO_CLEAR
-    separate = compare.speed_outcome(keras, [a + 20 for a in torch], names)
+    overlapping = hth.speed_outcome(keras, torch, names)
+    assert overlapping.p_value < 0.01 and overlapping.verdict == hth.NO_CLEAR
+    separate = hth.speed_outcome(keras, [a + 20 for a in torch], names)
     assert separate.verdict.startswith("torch") and "slower than keras" in separate.verdict
 
 
 def test_a_significant_but_tiny_step_difference_is_no_clear_difference():
     rng = np.random.default_rng(1)
     base = rng.normal(20, 0.1, 5000)
-    outcome = compare.speed_outcome([base], [base * 1.02], ("keras", "torch"))
-    assert outcome.p_value < 1e-6 and outcome.verdict == compare.NO_CLEAR  # 2% < the 5% threshold
+    outcome = hth.speed_outcome([base], [base * 1.02], ("keras", "torch"))
+    assert outcome.p_value < 1e-6 and outcome.verdict == hth.NO_CLEAR  # 2% < the 5% threshold
 
 
 def autocorrelated_steps(rng: np.random.Generator, n: int = 1000, phi: float = 0.98) -> np.ndarray:
@@ -194,12 +194,12 @@ def test_correlated_step_noise_alone_is_no_clear_difference():
         rng = np.random.default_rng(seed)
         keras, torch = autocorrelated_steps(rng), autocorrelated_steps(rng)  # identical distributions
         ratio = np.median(torch) / np.median(keras)
-        raw_would_say += mannwhitneyu(keras, torch).pvalue < 0.01 and abs(ratio - 1) > compare.SPEED_MIN_CHANGE
-        verdicts.append(compare.speed_outcome([keras], [torch], ("keras", "torch")).verdict)
+        raw_would_say += mannwhitneyu(keras, torch).pvalue < 0.01 and abs(ratio - 1) > hth.SPEED_MIN_CHANGE
+        verdicts.append(hth.speed_outcome([keras], [torch], ("keras", "torch")).verdict)
     # Mann-Whitney U on raw (correlated) steps, even with the 5% threshold, calls most of these pairs
     # different; the block test that bench check also uses calls none.
     assert raw_would_say >= 5
-    assert verdicts == [compare.NO_CLEAR] * 10
+    assert verdicts == [hth.NO_CLEAR] * 10
 
 
 # -- conditions and banners ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Head-to-head comparisons with a verdict only where a difference is larger than the noise.
 
-Two comparisons share one implementation (``compare``): backends within a run (torch / keras per cell), and
+Two comparisons share one implementation (``compare_sides``): backends within a run (torch / keras per cell), and
 runs against the first run (before/after an upgrade, two machines) per backend x cell.
 
 The rules (stated in the report next to the table); the tests are ``harness.stats``'s, the ones
@@ -126,16 +126,18 @@ def accuracy_outcome(base: Sequence[float | None], other: Sequence[float | None]
 
 def head_to_head(jobs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Backends against the reference backend (keras) within each run, cell and mode."""
-    return compare(jobs, steps, ["run", "cell", "mode"], "backend", backend_order)
+    return compare_sides(jobs, steps, ["run", "cell", "mode"], "backend", backend_order)
 
 
 def across_runs(jobs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Each run against the first run, per backend, cell and mode (empty with a single run)."""
     first = run_order(jobs)
-    return compare(jobs, steps, ["backend", "cell", "mode"], "run", lambda sides: [s for s in first if s in set(sides)])
+    return compare_sides(
+        jobs, steps, ["backend", "cell", "mode"], "run", lambda sides: [s for s in first if s in set(sides)]
+    )
 
 
-def compare(jobs: pd.DataFrame, steps: pd.DataFrame, keys: list[str], side: str, order) -> pd.DataFrame:
+def compare_sides(jobs: pd.DataFrame, steps: pd.DataFrame, keys: list[str], side: str, order) -> pd.DataFrame:
     """For each group of ``keys``, every value of ``side`` against the first in ``order(values)``."""
     columns = [*keys, *COMPARE_COLUMNS]
     if jobs.empty:
