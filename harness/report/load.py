@@ -144,6 +144,48 @@ def job_row(record: Mapping[str, Any], run: str) -> dict[str, Any]:
         "git_commit": env["git_commit"],
         "git_dirty": env["git_dirty"],
         "started_at": env["started_at"],
+        "epochs_to_acc": _epochs_to_accuracy(val_accs, record["target_acc"]),
+        **runtime_facts(record),
+        **execution_facts(record),
+    }
+
+
+#: Runtime facts the report shows (the backends' ``runtime_info``), as job-row columns. Records from before
+#: the engines' runtime contract lack them: those columns are None ("–" in the report).
+RUNTIME_FACTS = ("engine", "parity_group", "kernel_path", "xla", "flush_denormal", "device")
+COMPILE_FACTS = {
+    "setting": "compile_setting",
+    "graphs": "graphs",
+    "graph_breaks": "graph_breaks",
+    "compile_s": "compile_s",
+}
+
+
+def runtime_facts(record: Mapping[str, Any]) -> dict[str, Any]:
+    runtime = _object(record.get("runtime"))
+    compiled = _object(runtime.get("compile"))
+    return {
+        **{key: runtime.get(key) for key in RUNTIME_FACTS},
+        **{column: compiled.get(key) for key, column in COMPILE_FACTS.items()},
+    }
+
+
+def execution_facts(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Where and how the job ran. A record without ``execution`` ran before executors existed: one job at a
+    time on the local machine (the contract's default)."""
+    env = record["environment"]
+    execution = _object(record.get("execution"))
+    cpus = execution.get("cpus")
+    gpu = env.get("gpu") or _object(record.get("runtime")).get("gpu")  # no key yet: read where it may land
+    gpu = gpu.get("name") if isinstance(gpu, Mapping) else gpu
+    return {
+        "executor": execution.get("executor") or "local",
+        "host": execution.get("host") or env["hostname"],
+        "shared_machine": bool(execution.get("shared_machine", False)),
+        "cpus": ",".join(map(str, cpus)) if isinstance(cpus, list) else None,
+        "gpu": gpu or None,
+        # Step times compare only between jobs on the same kind of host: same CPU model and GPU.
+        "host_kind": env["cpu_model"] + (f" + {gpu}" if gpu else ""),
     }
 
 
@@ -194,6 +236,17 @@ def _with_identity(frame: pd.DataFrame, record: Mapping[str, Any], run: str) -> 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _epochs_to_accuracy(val_accs: np.ndarray, target: float) -> int | None:
+    """The first epoch (1-based) whose validation accuracy reached the target: valid whatever the machine
+    was doing, unlike the seconds it took."""
+    reached = np.flatnonzero(val_accs >= target)
+    return int(reached[0]) + 1 if reached.size else None
 
 
 def _max_other_cpu(load: Mapping[str, Any]) -> float | None:

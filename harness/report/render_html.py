@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from html import escape
 
-from .document import Alert, Block, Figure, Heading, KeyValues, Paragraph, Table
+from .document import Alert, Block, Bullets, Figure, Heading, KeyValues, Paragraph, Table
 
 CSS = """
 :root { color-scheme: light; --fg: #1d232a; --muted: #5b6570; --line: #d8dde3; --warn: #a15c00; --warn-bg: #fff6e5;
@@ -53,6 +53,8 @@ th:first-child, td:first-child { position: sticky; left: 0; background: #fff; }
 th:first-child { background: #f4f6f8; }
 td.prose { white-space: normal; min-width: 10rem; }
 tr:last-child td { border-bottom: 0; }
+ul { margin: .5rem 0; padding-left: 1.3rem; }
+li { margin: .25rem 0; overflow-wrap: anywhere; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; font-size: .9rem; }
 dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
@@ -92,6 +94,8 @@ def _block(block: Block) -> str:
         )
     if isinstance(block, Table):
         return _table(block)
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in block.items) + "</ul>"
     if isinstance(block, KeyValues):
         items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in block.items)
         return f"<dl>{items}</dl>"

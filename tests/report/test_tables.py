@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from harness import stats
 from harness.report import head_to_head as hth
 from harness.report.tables import SUMMARY_COLUMNS
 from harness.spec import Spec
@@ -114,7 +115,7 @@ def test_time_to_accuracy_is_undefined_unless_every_seed_got_there(tmp_path):
     assert row(data.seed_table, backend="keras", metric="time_to_acc_s")["n"] == 2
     from harness.report.document import Table, build
 
-    summary = next(b for b in build(data) if isinstance(b, Table) and b.name == "summary")
+    summary = next(b for b in build(data) if isinstance(b, Table) and b.name == "summary_speed")
     assert "not reached (2/3 seeds)" in summary.rows[0]
 
 
@@ -150,10 +151,26 @@ def test_with_several_seeds_accuracy_is_tested_across_seeds(runs):
     h2h = analysed(*runs("seeds")).head_to_head
     lstm = row(h2h, cell="lstm", metric="test_acc")
     assert lstm["verdict"] == "torch 10.0 pts lower than keras"
-    assert lstm["test"] == hth.WELCH and lstm["p_value"] < 0.01
+    # matched mode, the same seeds: each seed's two jobs started from the same weights on the same batches,
+    # so the test is paired (every difference is exactly -10 points: no spread, an exact p of 0)
+    assert lstm["test"] == hth.PAIRED_T and lstm["p_value"] == 0.0
+    assert (lstm["n_baseline"], lstm["n_compared"]) == (3, 3)
     assert verdict(h2h, "gru", "test_acc") == hth.NO_CLEAR
     assert verdict(h2h, "lstm", "step_ms_median") == "torch 2.00× slower than keras"
     assert verdict(h2h, "gru", "step_ms_median") == hth.NO_CLEAR
+
+
+def test_seeds_that_did_not_start_alike_are_compared_with_welch(tmp_path):
+    records = []
+    for seed, (keras_acc, torch_acc) in enumerate(((0.80, 0.71), (0.82, 0.70), (0.84, 0.75))):
+        records.append(record("keras", "lstm", seed, test_acc=keras_acc, rng_seed=seed))
+        torch = record("torch", "lstm", seed, test_acc=torch_acc, rng_seed=10 + seed)
+        torch["weights_fingerprint"] = f"{seed}" * 64  # as in native mode: each backend drew its own weights
+        records.append(torch)
+    test_acc = row(analysed_records(tmp_path, records).head_to_head, cell="lstm", metric="test_acc")
+    welch = stats.welch([0.80, 0.82, 0.84], [0.71, 0.70, 0.75])
+    assert test_acc["test"] == hth.WELCH and test_acc["p_value"] == pytest.approx(welch.p_value)
+    assert test_acc["change"] == pytest.approx(-0.10)
 
 
 def test_step_time_verdict_needs_the_seeds_to_agree():
@@ -212,7 +229,10 @@ def test_comparable_jobs_get_no_banner(runs):
 
 def test_another_machine_and_thread_count_get_a_banner(runs):
     banners = analysed(*runs("basic", "other-machine")).banners
-    assert any("machine (hostname, CPU)" in b and "otherhost" in b for b in banners)
+    assert (
+        "the runs compared ran on different kinds of host (CPU model, GPU): Test CPU @ 2.0GHz (run basic); "
+        "Other CPU @ 3.0GHz (run other-machine)"
+    ) in banners
     assert any("thread count" in b and "1 (run other-machine)" in b for b in banners)
     assert not any("spec" in b or "data fingerprint" in b for b in banners)
 
