@@ -20,35 +20,29 @@ from harness.spec import CELLS
 
 from . import hosts
 
-#: summary.csv's columns, exactly as issue 5 names them (a ``run`` column is prepended only when
-#: several runs are combined, since rows would be ambiguous without it).
+#: Metrics that measure the machine as much as the engine: a job that shared its machine does not count.
+SPEED_METRICS: tuple[str, ...] = (
+    "step_ms_median",
+    "step_ms_p10",
+    "step_ms_p90",
+    "samples_per_s",
+    "train_s",
+    "time_to_acc_s",
+    "first_step_s",
+)
+#: summary.csv's columns, in the order the first report named them: outcome, time, resources (a ``run``
+#: column is prepended only when several runs are combined, since rows would be ambiguous without it).
 SUMMARY_METRICS: tuple[str, ...] = (
     "test_acc",
     "test_loss",
     "best_val_acc",
     "best_epoch",
     "final_val_acc",
-    "step_ms_median",
-    "step_ms_p10",
-    "step_ms_p90",
-    "samples_per_s",
-    "train_s",
-    "time_to_acc_s",
-    "first_step_s",
+    *SPEED_METRICS,
     "peak_rss_mb",
     "params",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = ("backend", "cell", "mode", "seeds", *SUMMARY_METRICS)
-#: Metrics that measure the machine as much as the engine: a job that shared its machine does not count.
-SPEED_METRICS = (
-    "step_ms_median",
-    "step_ms_p10",
-    "step_ms_p90",
-    "samples_per_s",
-    "train_s",
-    "time_to_acc_s",
-    "first_step_s",
-)
 #: Per-seed statistics: the summary's metrics, and epochs to the target accuracy (valid on a shared machine).
 SEED_METRICS: tuple[str, ...] = (*SUMMARY_METRICS, "epochs_to_acc")
 GROUP: list[str] = ["run", "backend", "cell", "mode"]
