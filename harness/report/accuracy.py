@@ -63,10 +63,13 @@ def _paired(base: pd.DataFrame, other: pd.DataFrame, metric: str, names: tuple[s
     pairs = head_to_head.seed_pairs(base, other, metric)
     if pairs is None:
         nan = math.nan
+        one_seed = min(len(base), len(other)) < 2
         return {
             "pairs": 0,
             **dict.fromkeys(("reference_mean", "backend_mean", "diff", "ci_low", "ci_high", "t_p", "wilcoxon_p"), nan),
-            "verdict": "seeds do not pair (not the same seeds, weights or batches)",
+            "verdict": "one seed: accuracy difference can't be tested"
+            if one_seed
+            else "seeds do not pair (not the same seeds, weights or batches): see the head-to-head's Welch test",
             "detectable": nan,
             "seeds_for_1pt": None,
         }
@@ -75,7 +78,7 @@ def _paired(base: pd.DataFrame, other: pd.DataFrame, metric: str, names: tuple[s
     verdict = (
         head_to_head.accuracy_verdict(result.diff, result.t_p, names)
         if result.n >= 2
-        else "one seed: accuracy difference can't be tested"
+        else "one seed with a value on both sides: can't be tested"
     )
     return {
         "pairs": result.n,

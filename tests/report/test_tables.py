@@ -167,10 +167,19 @@ def test_seeds_that_did_not_start_alike_are_compared_with_welch(tmp_path):
         torch = record("torch", "lstm", seed, test_acc=torch_acc, rng_seed=10 + seed)
         torch["weights_fingerprint"] = f"{seed}" * 64  # as in native mode: each backend drew its own weights
         records.append(torch)
-    test_acc = row(analysed_records(tmp_path, records).head_to_head, cell="lstm", metric="test_acc")
+    data = analysed_records(tmp_path, records)
+    test_acc = row(data.head_to_head, cell="lstm", metric="test_acc")
     welch = stats.welch([0.80, 0.82, 0.84], [0.71, 0.70, 0.75])
     assert test_acc["test"] == hth.WELCH and test_acc["p_value"] == pytest.approx(welch.p_value)
     assert test_acc["change"] == pytest.approx(-0.10)
+    paired = row(data.paired, cell="lstm", backend="torch", metric="test_acc")
+    assert paired["pairs"] == 0 and paired["verdict"].startswith("seeds do not pair")
+    assert math.isnan(paired["detectable"])
+
+
+def test_with_one_seed_the_paired_table_says_so(runs):
+    paired = row(analysed(*runs("basic")).paired, cell="lstm", backend="torch", metric="test_acc")
+    assert paired["pairs"] == 0 and paired["verdict"] == "one seed: accuracy difference can't be tested"
 
 
 def test_step_time_verdict_needs_the_seeds_to_agree():
