@@ -350,7 +350,9 @@ def _v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
     instead of missing; a version-1 job ran alone in a local process."""
     out = dict(record)
     env = out.get("environment") or {}
-    out["execution"] = {"executor": "local", "host": env.get("hostname", ""), "shared_machine": False, "cpus": None}
+    out.setdefault(
+        "execution", {"executor": "local", "host": env.get("hostname", ""), "shared_machine": False, "cpus": None}
+    )
     optional = ("start_time", "cpu_user_s", "cpu_sys_s", "minor_faults")
     out["epochs"] = [{**{k: None for k in optional}, **e} for e in out.get("epochs") or []]
     out["environment"] = {"libc": None, "glibc_tunables": None, **env}

@@ -142,6 +142,45 @@ def job_row(record: JobRecord, run: str) -> dict[str, Any]:
         "git_commit": env.git_commit,
         "git_dirty": env.git_dirty,
         "started_at": env.started_at,
+        "epochs_to_acc": _epochs_to_accuracy(val_accs, record.target_acc),
+        **runtime_facts(record),
+        **execution_facts(record),
+    }
+
+
+#: Runtime facts the report shows (the backends' ``runtime_info``), as job-row columns. Records from before
+#: the engines' runtime contract lack them: those columns are None ("–" in the report).
+RUNTIME_FACTS = ("engine", "parity_group", "kernel_path", "xla", "flush_denormal", "device")
+COMPILE_FACTS = {
+    "setting": "compile_setting",
+    "graphs": "graphs",
+    "graph_breaks": "graph_breaks",
+    "compile_s": "compile_s",
+}
+
+
+def runtime_facts(record: JobRecord) -> dict[str, Any]:
+    runtime = record.runtime
+    compiled = _object(runtime.get("compile"))
+    return {
+        **{key: runtime.get(key) for key in RUNTIME_FACTS},
+        **{column: compiled.get(key) for key, column in COMPILE_FACTS.items()},
+    }
+
+
+def execution_facts(record: JobRecord) -> dict[str, Any]:
+    """Where and how the job ran (records of version 1 were migrated to one job at a time, locally)."""
+    env, execution = record.environment, record.execution
+    gpu = getattr(env, "gpu", None) or record.runtime.get("gpu")
+    gpu = gpu.get("name") if isinstance(gpu, Mapping) else gpu
+    return {
+        "executor": execution.executor,
+        "host": execution.host or env.hostname,
+        "shared_machine": execution.shared_machine,
+        "cpus": ",".join(map(str, execution.cpus)) if execution.cpus is not None else None,
+        "gpu": gpu or None,
+        # Step times compare only between jobs on the same kind of host: same CPU model and GPU.
+        "host_kind": env.cpu_model + (f" + {gpu}" if gpu else ""),
     }
 
 
@@ -196,6 +235,17 @@ def _with_identity(frame: pd.DataFrame, record: JobRecord, run: str) -> pd.DataF
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _epochs_to_accuracy(val_accs: np.ndarray, target: float) -> int | None:
+    """The first epoch (1-based) whose validation accuracy reached the target: valid whatever the machine
+    was doing, unlike the seconds it took."""
+    reached = np.flatnonzero(val_accs >= target)
+    return int(reached[0]) + 1 if reached.size else None
 
 
 def _max_other_cpu(load: MachineLoad) -> float | None:

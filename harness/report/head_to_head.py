@@ -1,12 +1,13 @@
 """Head-to-head comparisons with a verdict only where a difference is larger than the noise.
 
-Two comparisons share one implementation (``compare``): backends within a run (torch / keras per cell), and
-runs against the first run (before/after an upgrade, two machines) per backend x cell.
+Two comparisons share one implementation (``compare_sides``): backends within a run against a reference
+backend (``bench report --reference``, keras by default) per cell, and runs against the first run
+(before/after an upgrade, two machines) per backend x cell.
 
 The rules (stated in the report next to the table); the tests are ``harness.stats``'s, the ones
 ``bench check`` uses, so a report and a check never disagree about what counts as a difference:
 - Step time: ratio of the medians of the timed steps (warm-up and partial batches out), pooled over seeds.
-  A verdict needs ``stats.speed_verdict`` to call it (the sides' fastest blocks apart by more than
+  A verdict needs ``harness.check.speed.speed_verdict`` to call it (the sides' fastest blocks apart by more than
   ``SPEED_MIN_CHANGE``, Mann-Whitney U on block medians at p < ``SPEED_P``: consecutive steps are
   correlated, so raw steps would overstate the evidence; and a bootstrap interval of the ratio that
   excludes 1), AND, with several seeds on both sides,
@@ -14,23 +15,28 @@ The rules (stated in the report next to the table); the tests are ``harness.stat
   that ran while the machine was busy).
 - Time-to-accuracy: ratio of the means over seeds; Welch's t-test on per-seed values, p < ``SEED_P`` and a
   ratio outside 1 +/- ``SPEED_MIN_CHANGE``; needs two or more seeds per side that all reached the target.
-- Accuracy (test, best validation): difference of the means over seeds; Welch's t-test across seeds,
-  p < ``SEED_P`` and at least ``ACC_MIN_DIFF``. With one seed per side there is no seed-to-seed noise
-  estimate, so accuracy differences are shown but cannot be tested.
+- Both speed comparisons use only jobs that had their machine to themselves, and, between backends, only
+  jobs on the kind of host both sides ran on most (``hosts.speed_sides``).
+- Accuracy (test, best validation): difference of the means over seeds, p < ``SEED_P`` and at least
+  ``ACC_MIN_DIFF``. The test is a paired t-test over seeds when the seeds pair (``seed_pairs``: both sides
+  ran the same seeds, each seed from the same weights and batches on both), else Welch's t-test. With one
+  seed per side there is no seed-to-seed noise estimate, so accuracy differences are shown but cannot be
+  tested.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from harness import stats
+from harness import seed_stats, stats
 from harness.check.speed import Verdict, speed_verdict
 
+from . import hosts
 from .tables import backend_order, run_order, sort_rows
 
 SPEED_P = 0.01
@@ -50,11 +56,14 @@ COMPARE_COLUMNS = [
     "p_value",
     "test",
     "verdict",
+    "n_baseline",
+    "n_compared",
 ]
 #: What each comparison covers, in the order the table shows them.
 COMPARED_METRICS = ("step_ms_median", "time_to_acc_s", "test_acc", "best_val_acc")
 MWU = "Mann-Whitney U (blocks)"
 WELCH = "Welch t"
+PAIRED_T = "paired t (seeds)"
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ class Outcome:
     p_value: float
     test: str  # "" when no test could be run
     verdict: str
+    n_baseline: int = 0  # jobs (seeds) each side contributed
+    n_compared: int = 0
 
 
 # -- one comparison -----------------------------------------------------------------------------------
@@ -105,50 +116,97 @@ def time_to_acc_outcome(
     return Outcome(b_mean, o_mean, ratio, "ratio", p, WELCH, _ratio_verdict(ratio, names) if clear else NO_CLEAR)
 
 
-def accuracy_outcome(base: Sequence[float | None], other: Sequence[float | None], names: tuple[str, str]) -> Outcome:
-    b, o = _present(base), _present(other)
-    b_mean = float(np.mean(b)) if b else math.nan
-    o_mean = float(np.mean(o)) if o else math.nan
-    diff = o_mean - b_mean
-    if min(len(b), len(o)) < 2:
-        return Outcome(
-            b_mean, o_mean, diff, "difference", math.nan, "", "one seed: accuracy difference can't be tested"
-        )
-    p = stats.welch(b, o).p_value
-    if p < SEED_P and abs(diff) >= ACC_MIN_DIFF:
-        verdict = f"{names[1]} {abs(diff) * 100:.1f} pts {'higher' if diff > 0 else 'lower'} than {names[0]}"
+def accuracy_outcome(base: pd.DataFrame, other: pd.DataFrame, column: str, names: tuple[str, str]) -> Outcome:
+    """``column`` (an accuracy) of each side's jobs: paired over seeds where the seeds pair, else Welch."""
+    pairs = seed_pairs(base, other, column)
+    if pairs is not None:
+        result = seed_stats.paired(*pairs)
+        b_mean, o_mean, p, test = result.mean_a, result.mean_b, result.t_p, PAIRED_T
+        n = (result.n, result.n)
     else:
-        verdict = NO_CLEAR
-    return Outcome(b_mean, o_mean, diff, "difference", p, WELCH, verdict)
+        b, o = _present(_values(base, column)), _present(_values(other, column))
+        b_mean = float(np.mean(b)) if b else math.nan
+        o_mean = float(np.mean(o)) if o else math.nan
+        p, test = (stats.welch(b, o).p_value, WELCH) if min(len(b), len(o)) >= 2 else (math.nan, "")
+        n = (len(b), len(o))
+    diff = o_mean - b_mean
+    if min(n) < 2:
+        return Outcome(
+            b_mean, o_mean, diff, "difference", math.nan, "", "one seed: accuracy difference can't be tested", *n
+        )
+    return Outcome(b_mean, o_mean, diff, "difference", p, test, accuracy_verdict(diff, p, names), *n)
+
+
+def accuracy_verdict(diff: float, p: float, names: tuple[str, str]) -> str:
+    if p < SEED_P and abs(diff) >= ACC_MIN_DIFF:
+        return f"{names[1]} {abs(diff) * 100:.1f} pts {'higher' if diff > 0 else 'lower'} than {names[0]}"
+    return NO_CLEAR
+
+
+def seed_pairs(base: pd.DataFrame, other: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each seed's ``column`` on both sides, aligned by seed, when the seeds pair: both sides ran the same two
+    or more seeds, one job each, and each seed's two jobs started from the same initial weights and saw
+    the same batches (matched mode). None otherwise (native mode: each backend draws its own weights)."""
+    columns = ["seed", column, "weights_fingerprint", "batch_order_hash"]
+    b, o = base[columns].set_index("seed"), other[columns].set_index("seed")
+    if len(b) < 2 or not (b.index.is_unique and o.index.is_unique) or set(b.index) != set(o.index):
+        return None
+    seeds = sorted(b.index)
+    b, o = b.loc[seeds], o.loc[seeds]
+    same_start = (
+        b["weights_fingerprint"].notna().all()
+        and (b["weights_fingerprint"] == o["weights_fingerprint"]).all()
+        and (b["batch_order_hash"] == o["batch_order_hash"]).all()
+    )
+    if not same_start:
+        return None
+    return b[column].astype(float).to_numpy(), o[column].astype(float).to_numpy()
 
 
 # -- tables ---------------------------------------------------------------------------------------------
 
 
-def head_to_head(jobs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """Backends against the reference backend (keras) within each run, cell and mode."""
-    return compare(jobs, steps, ["run", "cell", "mode"], "backend", backend_order)
+def head_to_head(jobs: pd.DataFrame, steps: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Every backend against ``reference`` within each run, cell and mode."""
+    return compare_sides(
+        jobs, steps, ["run", "cell", "mode"], "backend", lambda sides: reference_first(sides, reference), same_kind=True
+    )
 
 
 def across_runs(jobs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """Each run against the first run, per backend, cell and mode (empty with a single run)."""
+    """Each run against the first run, per backend, cell and mode (empty with a single run). Different
+    machines are the point of some such comparisons: no same-kind-of-host rule here."""
     first = run_order(jobs)
-    return compare(jobs, steps, ["backend", "cell", "mode"], "run", lambda sides: [s for s in first if s in set(sides)])
+    return compare_sides(
+        jobs,
+        steps,
+        ["backend", "cell", "mode"],
+        "run",
+        lambda sides: [s for s in first if s in set(sides)],
+        same_kind=False,
+    )
 
 
-def compare(jobs: pd.DataFrame, steps: pd.DataFrame, keys: list[str], side: str, order) -> pd.DataFrame:
+def reference_first(backends: Sequence[str], reference: str) -> list[str]:
+    """``reference`` first (when present), the others in the report's order."""
+    return sorted(backend_order(backends), key=lambda b: b != reference)
+
+
+def compare_sides(
+    jobs: pd.DataFrame, steps: pd.DataFrame, keys: list[str], side: str, order, same_kind: bool
+) -> pd.DataFrame:
     """For each group of ``keys``, every value of ``side`` against the first in ``order(values)``."""
     columns = [*keys, *COMPARE_COLUMNS]
     if jobs.empty:
         return pd.DataFrame(columns=columns)
-    timed = _timed_steps_by_job(steps)
+    timed = timed_steps_by_job(steps)
     rows = []
     for key, group in jobs.groupby(keys, sort=False):
         sides = order(group[side].unique())
         for other in sides[1:]:
             base_jobs, other_jobs = group[group[side] == sides[0]], group[group[side] == other]
             names = (str(sides[0]), str(other))
-            for metric, outcome in _outcomes(base_jobs, other_jobs, timed, names).items():
+            for metric, outcome in _outcomes(base_jobs, other_jobs, timed, names, same_kind).items():
                 rows.append(
                     {
                         **dict(zip(keys, key)),
@@ -164,23 +222,39 @@ def compare(jobs: pd.DataFrame, steps: pd.DataFrame, keys: list[str], side: str,
 
 
 def _outcomes(
-    base: pd.DataFrame, other: pd.DataFrame, timed: Mapping[tuple[str, str], np.ndarray], names: tuple[str, str]
+    base: pd.DataFrame,
+    other: pd.DataFrame,
+    timed: Mapping[tuple[str, str], np.ndarray],
+    names: tuple[str, str],
+    same_kind: bool,
 ) -> dict[str, Outcome]:
     def series(jobs: pd.DataFrame) -> list[np.ndarray]:
         return [timed.get((r, j), np.empty(0)) for r, j in zip(jobs["run"], jobs["job_id"])]
 
     target = float(base["target_acc"].iloc[0])
+    fast_base, fast_other, why = hosts.speed_sides(base, other, names, same_kind)
+    if why:
+        speed = time_to_acc = _not_tested(f"not tested: {why}")
+    else:
+        speed = speed_outcome(series(fast_base), series(fast_other), names)
+        time_to_acc = time_to_acc_outcome(
+            _values(fast_base, "time_to_acc_s"), _values(fast_other, "time_to_acc_s"), names, target
+        )
+        counts = {"n_baseline": len(fast_base), "n_compared": len(fast_other)}
+        speed, time_to_acc = (replace(o, **counts) for o in (speed, time_to_acc))
     return {
-        "step_ms_median": speed_outcome(series(base), series(other), names),
-        "time_to_acc_s": time_to_acc_outcome(
-            _values(base, "time_to_acc_s"), _values(other, "time_to_acc_s"), names, target
-        ),
-        "test_acc": accuracy_outcome(_values(base, "test_acc"), _values(other, "test_acc"), names),
-        "best_val_acc": accuracy_outcome(_values(base, "best_val_acc"), _values(other, "best_val_acc"), names),
+        "step_ms_median": speed,
+        "time_to_acc_s": time_to_acc,
+        "test_acc": accuracy_outcome(base, other, "test_acc", names),
+        "best_val_acc": accuracy_outcome(base, other, "best_val_acc", names),
     }
 
 
-def _timed_steps_by_job(steps: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+def _not_tested(verdict: str) -> Outcome:
+    return Outcome(math.nan, math.nan, math.nan, "ratio", math.nan, "", verdict)
+
+
+def timed_steps_by_job(steps: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
     if steps.empty:
         return {}
     timed = steps.loc[steps["timed"], ["run", "job_id", "time_ms"]]
