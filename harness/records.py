@@ -34,6 +34,8 @@ Record layout (schema version 1; ``RECORD_SCHEMA`` below is the authority):
   git_commit, git_dirty, started_at (UTC ISO), command, and (from 2026-11-27) libc and glibc_tunables
   (the allocator settings the worker started with: ``harness.environment.MALLOC_TUNABLES``).
 - ``runtime``: whatever the backend reports (device, thread settings, versions).
+- ``execution`` (optional; older records lack it): {executor, host, shared_machine, cpus}, see
+  ``harness.execution`` (``execution_of`` gives older records their default).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from typing import Any
 
 from .atomic import write_json
 from .errors import BenchError
+from .execution import EXECUTION_SCHEMA
 
 SCHEMA_VERSION = 1
 JOB_KIND = "rnn-bench/job"
@@ -221,6 +224,7 @@ RECORD_SCHEMA: dict[str, Any] = {
             ],
         },
         "runtime": {"type": "object"},
+        "execution": EXECUTION_SCHEMA,
     },
 }
 

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.environment import worker_env
+from harness.plan import RunConfig
 from harness.progress import LineProgress
 from harness.records import read_record
-from harness.runner import RunConfig, start
+from harness.runner import start
 from harness.spec import Spec
 
 SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=2)
