@@ -7,7 +7,8 @@ derived from the dataclasses below, so the file and the types cannot drift apart
 Format history (``schema_version``; a file of an older version is migrated when read, as pyperf and asv
 do, and saved in the current version the next time the run is resumed):
 
-1. The first format. ``data_request``, ``backend_extra`` and a job's ``runner_cpu_s`` may be missing.
+1. The first format. ``data_request``, ``backend_extra`` and a job's ``runner_cpu_s`` may be missing, and
+   a job without a record may have ``record: null``.
 2. ``sessions``: how each ``bench run`` (or ``--resume``) on the folder executed its jobs (executor,
    scheduler, parallel, accuracy_only, and the host it ran on); each job's ``host``: the machine that ran
    it (also known when it left no record, e.g. a Dask worker that died).
@@ -201,9 +202,15 @@ def _v1_to_v2(old: dict[str, Any]) -> dict[str, Any]:
     jobs = old.get("jobs")
     if isinstance(jobs, list):
         defaults = {"error": None, "wall_s": None, "runner_cpu_s": None}
-        m["jobs"] = [{**defaults, **j, "host": None} if isinstance(j, dict) else j for j in jobs]
+        m["jobs"] = [_v1_job_to_v2({**defaults, **j}) if isinstance(j, dict) else j for j in jobs]
     m["schema_version"] = 2
     return m
+
+
+def _v1_job_to_v2(job: dict[str, Any]) -> dict[str, Any]:
+    # A job that wrote no record may name none; its record's place is fixed by its id all the same.
+    record = job.get("record") or f"jobs/{job.get('job_id')}.json"
+    return {**job, "record": record, "host": None}
 
 
 #: version -> the function that turns a manifest of that version into one of the next version.

@@ -261,10 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         record["status"], record["error"] = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
         code = 1
-    try:
-        finish(task, record)
-    except (KeyboardInterrupt, JobTimeout):
-        return code or 130
+    # Finishing takes a second or two (the end calibration, the record): a stop now would lose the record
+    # of a job that has trained, so stop signals wait until it is written.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    finish(task, record)
     emit(
         "done",
         status=record["status"],

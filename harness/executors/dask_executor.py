@@ -159,7 +159,7 @@ class DaskExecutor(Executor):
         self.client.subscribe_topic(topic(self.token), lambda event: tracker.inbox.put(("event", event[1])))
         stop = Event(stop_event_name(self.token), client=self.client)
         try:
-            for task in tasks:
+            for index, task in enumerate(tasks):
                 future = self.client.submit(
                     run_job,
                     task,
@@ -168,6 +168,8 @@ class DaskExecutor(Executor):
                     sink.files(task.job).log_name,
                     key=f"{self.token}-{task.job.job_id}",
                     resources=self.resources() or None,
+                    # The plan's order (both backends of a cell back to back), not whatever the scheduler likes.
+                    priority=len(tasks) - index,
                     pure=False,
                 )
                 tracker.submitted(future, task.job)

@@ -135,8 +135,8 @@ class WorkerProcess:
             record = read_json(self.files.record, "job record")
         except BenchError as err:
             status = self.stop_reason or "failed"
-            reason = {"timeout": "ran past --timeout", "interrupted": "stopped before it wrote its record"}.get(
-                status, describe_exit(code)
+            reason = {"timeout": "ran past --timeout; ", "interrupted": "stopped; "}.get(status, "") + describe_exit(
+                code
             )
             error = f"{reason}; no valid record ({err}); see {self.files.log_name}"
             return JobResult(job_id, status, error, None, wall, cpu, host, log)
