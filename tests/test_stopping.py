@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 
+import psutil
 import pytest
 
 from harness.machine_lock import Holder, timing_lock
@@ -49,3 +50,20 @@ def test_a_stop_signal_stops_the_worker_and_keeps_what_finished(tmp_path, sig):
     # The machine's timing lock went with the process.
     with timing_lock(Holder.this_process("probe", "now"), wait=False):
         pass
+
+
+def test_a_runner_killed_outright_leaves_no_worker_training(tmp_path):
+    results = tmp_path / "results"
+    bench = BenchProcess(
+        ["run", "--backends", "numpy-fake", "--cells", "gru", "--epochs", "30", *TINY]
+        + ["--results", str(results), "--name", "k", "--quiet"],
+        extra={"sleep_s": 0.1},
+    )
+    bench.wait_for("numpy-fake/gru/seed 0 epoch 1:")
+    (worker,) = worker_processes(str(results / "k"))
+    bench.proc.kill()  # SIGKILL: no handler runs; the worker, in a session of its own, must notice by itself
+    bench.finish()
+    assert not wait_until_gone(str(results / "k"), timeout=15)
+    # Exited (a zombie until whatever adopted it reaps it: not every container's init does).
+    assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    assert not (results / "k" / "jobs" / "numpy-fake-gru-s0.json").exists()  # it wrote nothing into the run
