@@ -16,12 +16,10 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.executors.base import ExecutorConfig
-from harness.plan import RunConfig
 from harness.progress import LineProgress
 from harness.records import read_record
 from harness.runner import start
-from harness.spec import Spec
-from tests.bench_process import TINY, BenchProcess, wait_until_gone
+from tests.tiny_runs import TINY, BenchProcess, tiny_config, wait_until_gone
 
 distributed = pytest.importorskip("distributed")
 
@@ -139,20 +137,9 @@ def test_a_timing_run_needs_one_worker_with_the_bench_resource_per_host(tmp_path
 
 @pytest.mark.slow
 def test_a_dask_worker_that_dies_mid_job_fails_that_job_only_and_resume_reruns_it(tmp_path, test_backends):
-    config = RunConfig(
-        spec=Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=3),
-        backends=("numpy-fake",),
-        cells=("lstm", "gru"),
-        seeds=(0,),
-        mode="matched",
-        data="synthetic:train=200,test=64,seed=3",
-        threads=1,
-        target_acc=0.6,
-        results=tmp_path,
-        name="killed",
-        # The gru job's worker process kills the Dask worker process running it, at its third step.
-        backend_extra={"kill_parent_at_step": 3, "sleep_s": 0.2, "only_cell": "gru"},
-    )
+    # The gru job's worker process kills the Dask worker process running it, at its third step.
+    crash = {"kill_parent_at_step": 3, "sleep_s": 0.2, "only_cell": "gru"}
+    config = tiny_config(tmp_path, backends=("numpy-fake",), name="killed", backend_extra=crash)
     # Worker processes with nannies (a killed one is restarted); two on one host: accuracy only.
     with local_cluster(n_workers=2, processes=True, resources=None) as cluster:
         address = cluster.scheduler_address

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from harness.cli import cli
 from harness.errors import BenchError
 from harness.machine_lock import Holder, lock_path, timing_lock
-from tests.bench_process import ROOT, TINY
+from tests.tiny_runs import ROOT, TINY
 
 HOLD = """
 import os, sys, time

@@ -25,6 +25,7 @@ from harness.manifest import (
 from harness.plan import RunConfig
 from harness.records import STATUSES
 from harness.spec import Spec
+from tests.tiny_runs import tiny_config
 
 FIXTURE_RUNS = Path(__file__).resolve().parent / "fixtures" / "runs"
 DATA = {"source": "synthetic", "source_hash": "0" * 64, "fingerprint": "f" * 64, "n_train": 8, "n_val": 2, "n_test": 4}
@@ -111,16 +112,11 @@ def test_a_version_1_run_resumes_and_is_saved_as_the_current_version(tmp_path, t
     from harness.progress import LineProgress
     from harness.runner import start
 
-    cfg = RunConfig(
-        spec=Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=1),
+    cfg = tiny_config(
+        tmp_path,
         backends=("numpy-fake",),
         cells=("lstm",),
         seeds=(0, 1),
-        mode="matched",
-        data="synthetic:train=100,test=32,seed=3",
-        threads=1,
-        target_acc=0.6,
-        results=tmp_path,
         name="old",
         executor=ExecutorConfig(accuracy_only=True),
     )

@@ -18,27 +18,11 @@ from harness.plan import RunConfig
 from harness.progress import LineProgress
 from harness.records import read_record
 from harness.runner import start
-from harness.spec import Spec
-
-SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=2)
-DATA = "synthetic:train=200,test=64,seed=3"
+from tests.tiny_runs import DATA, SPEC, tiny_config
 
 
 def config(tmp_path: Path, **changes) -> RunConfig:
-    base = dict(
-        spec=SPEC,
-        backends=("numpy-fake", "numpy-twin"),
-        cells=("lstm", "gru"),
-        seeds=(0,),
-        mode="matched",
-        data=DATA,
-        threads=1,
-        target_acc=0.6,
-        results=tmp_path / "results",
-        name="t",
-    )
-    base.update(changes)
-    return RunConfig(**base)
+    return tiny_config(tmp_path / "results", **changes)
 
 
 def records(run_dir: Path) -> dict[str, dict]:

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from harness.machine_lock import Holder, timing_lock
-from tests.bench_process import TINY, BenchProcess, wait_until_gone, worker_processes
+from tests.tiny_runs import TINY, BenchProcess, wait_until_gone, worker_processes
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from harness import atomic
 from harness.atomic import atomic_open, write_json
 from harness.cli import cli
 from harness.errors import BenchError
-from tests.bench_process import TINY, wait_until_gone
+from tests.tiny_runs import TINY, wait_until_gone
 
 
 def no_space(*args, **kwargs):

@@ -1,5 +1,5 @@
-"""``bench`` in a process of its own, for tests that send it real signals, and a look for worker processes
-it may have left behind."""
+"""Tiny runs for tests: their spec and data (as a RunConfig and as ``bench run`` options), ``bench`` in a
+process of its own (for tests that send it real signals), and a look for worker processes it left behind."""
 
 from __future__ import annotations
 
@@ -15,24 +15,35 @@ from pathlib import Path
 
 import psutil
 
+from harness.plan import RunConfig
+from harness.spec import Spec
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
-TINY = [
-    "--data",
-    "synthetic:train=200,test=64,seed=3",
-    "--maxlen",
-    "16",
-    "--vocab-size",
-    "60",
-    "--embed-dim",
-    "4",
-    "--units",
-    "4",
-    "--batch-size",
-    "32",
-    "--threads",
-    "1",
-]
+SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=2)
+DATA = "synthetic:train=200,test=64,seed=3"
+#: The same as ``bench run`` options (the epochs left to each test).
+TINY = ["--data", DATA, "--threads", "1"]
+for _field in ("maxlen", "vocab_size", "embed_dim", "units", "batch_size"):
+    TINY += ["--" + _field.replace("_", "-"), str(getattr(SPEC, _field))]
+
+
+def tiny_config(results: Path, **changes) -> RunConfig:
+    """Two framework-free backends (tests/plugins) x two cells, one seed, one thread."""
+    base = dict(
+        spec=SPEC,
+        backends=("numpy-fake", "numpy-twin"),
+        cells=("lstm", "gru"),
+        seeds=(0,),
+        mode="matched",
+        data=DATA,
+        threads=1,
+        target_acc=0.6,
+        results=results,
+        name="t",
+    )
+    base.update(changes)
+    return RunConfig(**base)
 
 
 def _default_signals() -> None:
