@@ -22,15 +22,13 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import BenchError
 from .jobs import Job
+from .plan import RunConfig, plan
 from .records import RUN_KIND, read_json
 from .spec import Spec
-
-if TYPE_CHECKING:
-    from .plan import RunConfig
 
 MANIFEST_SCHEMA_VERSION = 2
 
@@ -112,8 +110,6 @@ class Manifest:
 
     @classmethod
     def new(cls, config: RunConfig, name: str, data: Mapping[str, Any], session: Session) -> Manifest:
-        from .plan import plan
-
         jobs = plan(config.backends, config.cells, config.seeds, config.mode)
         return cls(
             name=name,
@@ -135,8 +131,6 @@ class Manifest:
     def run_config(self, base: RunConfig, results: Path) -> RunConfig:
         """The configuration that resumes this run: what it trains (matrix, spec, data, target) as recorded
         here; how to execute it (threads, timeout, executor) from ``base``, the resuming command's."""
-        from .plan import RunConfig
-
         return RunConfig(
             spec=self.spec,
             backends=self.matrix.backends,
@@ -180,7 +174,7 @@ class Manifest:
 
 def session_of(config: RunConfig, host: str | None) -> Session:
     ex = config.executor
-    return Session(now(), config.command, host, ex.kind, ex.scheduler, ex.parallel, ex.accuracy_only)  # type: ignore[arg-type]
+    return Session(now(), config.command, host, ex.kind, ex.scheduler, ex.parallel, ex.accuracy_only)
 
 
 # ---- format history ----------------------------------------------------------------------------------
