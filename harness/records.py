@@ -445,13 +445,18 @@ def read_json(path: str | Path, what: str) -> Any:
 def read_record(path: str | Path) -> JobRecord:
     """The one reader: read, migrate to the current version, validate; BenchError (one line) when the file
     is corrupt, foreign or of an unknown version."""
-    data = read_json(path, "job record")
+    return parse_record(read_json(path, "job record"), path)
+
+
+def parse_record(data: Any, where: str | Path) -> JobRecord:
+    """A record's JSON form (read from a file, or sent back by an executor) as a ``JobRecord``: migrated to
+    the current version and validated; BenchError (one line) naming ``where`` when it is not a valid record."""
     if not isinstance(data, dict) or data.get("kind") != JOB_KIND:
-        raise BenchError(f"{path} is not an rnn-bench job record")
-    data = migrate(data, path)
+        raise BenchError(f"{where} is not an rnn-bench job record")
+    data = migrate(data, where)
     problems = validate_record(data)
     if problems:
-        raise BenchError(f"job record {path} is invalid: {problems[0]}")
+        raise BenchError(f"job record {where} is invalid: {problems[0]}")
     return JobRecord.from_dict(data)
 
 

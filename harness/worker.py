@@ -14,6 +14,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -25,12 +26,12 @@ from harness import calibration, derive, inject
 from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
 from harness.errors import BenchError
+from harness.execution import execution_here, pin_to_cpus
 from harness.jobs import EVENT_PREFIX, Task
 from harness.records import (
     DataIdentity,
     Environment,
     EpochRecord,
-    Execution,
     JobRecord,
     LoadSample,
     Metrics,
@@ -40,6 +41,8 @@ from harness.weights import initial_weights, weights_fingerprint
 
 #: Step events are sent at most this often: enough for a live view, negligible cost in the loop.
 _EVENT_INTERVAL_S = 0.5
+#: How often the worker checks that the process that started it is still there.
+_PARENT_POLL_S = 1.0
 
 
 class JobTimeout(Exception):
@@ -48,6 +51,23 @@ class JobTimeout(Exception):
 
 def _raise_timeout(signum: int, frame: Any) -> None:
     raise JobTimeout()
+
+
+class ParentWatch:
+    """Stops this worker (as Ctrl-C would) when the process that started it dies: the worker runs in a
+    session of its own, so nothing else would stop it, and it would train on and write its record after
+    the run has moved on (a runner killed with SIGKILL, a Dask worker process that died)."""
+
+    def __init__(self) -> None:
+        self.parent = os.getppid()
+        self.lost = False
+        threading.Thread(target=self._watch, name="parent-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        while os.getppid() == self.parent:
+            time.sleep(_PARENT_POLL_S)
+        self.lost = True
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -70,10 +90,9 @@ def _usage_since(start: resource.struct_rusage) -> dict[str, Any]:
     }
 
 
-def new_record(task: Task) -> JobRecord:
+def new_record(task: Task, cpus: tuple[int, ...] | None = None) -> JobRecord:
     """The record of a job that has not started yet: failed until ``train`` says otherwise."""
     job, spec = task.job, task.spec
-    env = environment(task.threads, {}, task.command)
     return JobRecord(
         job_id=job.job_id,
         run=task.run,
@@ -84,8 +103,8 @@ def new_record(task: Task) -> JobRecord:
         spec=spec.to_dict(),
         spec_hash=spec.spec_hash,
         target_acc=task.target_acc,
-        environment=Environment(**env),
-        execution=Execution(host=env["hostname"]),
+        environment=Environment(**environment(task.threads, {}, task.command)),
+        execution=execution_here(task.executor, task.shared_machine, cpus),
     )
 
 
@@ -200,10 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m harness.worker TASK.json", file=sys.stderr)
         return 2
     task = Task.read(args[0])
-    # The runner stops a job with SIGTERM on timeout and SIGINT on Ctrl-C; both unwind the training loop
-    # so the record of what was done is still written, marked with the reason.
+    # Before any framework starts its thread pools, so that they inherit the CPUs.
+    cpus = pin_to_cpus(task.cpus) if task.cpus else None
+    # The runner stops a job with SIGTERM on timeout and SIGINT when the run is stopped (Ctrl-C, SIGTERM,
+    # SIGHUP); both unwind the training loop so the record of what was done is still written, marked with
+    # the reason.
     signal.signal(signal.SIGTERM, _raise_timeout)
-    record = new_record(task)
+    # Explicitly: a process that ignores SIGINT (some Dask worker processes do) passes that on to its children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    parent = ParentWatch()
+    record = new_record(task, cpus)
     code = 0
     try:
         train(task, record)
@@ -211,7 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         record.status, record.error = "timeout", "stopped by the runner: the job ran past --timeout"
         code = 124
     except KeyboardInterrupt:
-        record.status, record.error = "interrupted", "interrupted by Ctrl-C"
+        record.status = "interrupted"
+        record.error = (
+            "stopped: the process that started it died" if parent.lost else "interrupted: the run was stopped"
+        )
         code = 130
     except BenchError as err:
         record.status, record.error = "failed", str(err)
@@ -220,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
         code = 1
-    try:
-        finish(task, record)
-    except (KeyboardInterrupt, JobTimeout):
-        return code or 130
+    # Finishing takes a second or two (the end calibration, the record): a stop now would lose the record
+    # of a job that has trained, so stop signals wait until it is written.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    finish(task, record)
     emit(
         "done",
         status=record.status,

@@ -12,31 +12,17 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+from harness.cli.options import parse_seeds
 from harness.environment import worker_env
+from harness.plan import RunConfig
 from harness.progress import LineProgress
 from harness.records import JobRecord, read_record
-from harness.runner import RunConfig, start
-from harness.spec import Spec
-
-SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=2)
-DATA = "synthetic:train=200,test=64,seed=3"
+from harness.runner import start
+from tests.tiny_runs import DATA, SPEC, tiny_config
 
 
 def config(tmp_path: Path, **changes) -> RunConfig:
-    base = dict(
-        spec=SPEC,
-        backends=("numpy-fake", "numpy-twin"),
-        cells=("lstm", "gru"),
-        seeds=(0,),
-        mode="matched",
-        data=DATA,
-        threads=1,
-        target_acc=0.6,
-        results=tmp_path / "results",
-        name="t",
-    )
-    base.update(changes)
-    return RunConfig(**base)
+    return tiny_config(tmp_path / "results", **changes)
 
 
 def records(run_dir: Path) -> dict[str, JobRecord]:
@@ -126,14 +112,42 @@ def test_unwritable_results_folder_fails_fast_with_one_line(tmp_path, test_backe
     [
         (["--cells", "lstm,tree"], "unknown cell 'tree'; valid cells: simplernn, lstm, gru"),
         (["--backends", "jax"], "unknown backend 'jax'"),
-        (["--seeds", "x"], "--seeds takes non-negative integers"),
+        (
+            ["--seeds", "x"],
+            "--seeds takes non-negative integers and ranges (e.g. --seeds 0-4, 0,1,2 or 0-2,5), got 'x'",
+        ),
+        (["--seeds", "-1"], "--seeds takes non-negative integers and ranges"),
+        (["--seeds", "0-2,4-3"], "--seeds range 4-3 is empty: write LOW-HIGH with LOW <= HIGH"),
         (["--maxlen", "0"], "maxlen must be an integer >= 1"),
+        (["--scheduler", "tcp://h:8786"], "--scheduler is for --executor dask"),
+        (["--executor", "dask"], "--executor dask needs the scheduler's address: --scheduler tcp://HOST:8786"),
+        (["--parallel", "2", "--executor", "dask"], "--parallel N runs N jobs at once on this machine"),
+        (["--parallel", "2", "--threads", "100000"], "--parallel 2 with --threads 100000 needs 200000 cores"),
+        (["--resources", "GPU=1"], "--resources is for jobs on a Dask cluster"),
+        (["--executor", "dask", "--scheduler", "tcp://h:1", "--resources", "GPU"], "--resources takes NAME=AMOUNT"),
     ],
 )
-def test_bad_run_options_get_one_line_errors(args, needle, tmp_path):
+def test_bad_run_options_get_one_line_errors(args, needle, tmp_path, monkeypatch):
+    monkeypatch.delenv("RNN_BENCH_SCHEDULER", raising=False)
     result = CliRunner().invoke(cli, ["run", "--data", DATA, "--results", str(tmp_path), *args])
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "values, seeds",
+    [
+        ([], (0,)),
+        (["0-4"], (0, 1, 2, 3, 4)),
+        (["0,1,2"], (0, 1, 2)),
+        (["0-2,5"], (0, 1, 2, 5)),
+        (["7", "3-4,7"], (7, 3, 4)),  # repeated options too; each seed once, in the order given
+        (["2-2"], (2,)),
+    ],
+)
+def test_seeds_take_lists_and_ranges(values, seeds):
+    assert parse_seeds(values) == seeds
 
 
 def test_resume_of_a_missing_run_is_a_clear_error(tmp_path):

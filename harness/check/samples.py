@@ -17,7 +17,8 @@ import numpy as np
 
 from harness import derive, inject
 from harness.errors import BenchError
-from harness.records import RUN_KIND, SCHEMA_VERSION, JobRecord, job_id, read_json, read_record, run_dirs
+from harness.manifest import read_manifest_json
+from harness.records import JobRecord, job_id, read_record, run_dirs
 
 
 @dataclass(frozen=True)
@@ -141,15 +142,8 @@ def load_run(run_dir: Path) -> Side:
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not (run_dir / "manifest.json").is_file():
         raise BenchError(f"{run_dir} is not a run folder (no manifest.json); pass a folder that bench run wrote")
-    manifest = read_json(run_dir / "manifest.json", "run manifest")
-    if not isinstance(manifest, dict) or manifest.get("kind") != RUN_KIND:
-        raise BenchError(f"{run_dir / 'manifest.json'} is not an rnn-bench run manifest")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BenchError(
-            f"run {run_dir} has manifest schema version {manifest.get('schema_version')!r}; "
-            f"this rnn-bench reads version {SCHEMA_VERSION}"
-        )
-    return manifest
+    # Any manifest version this rnn-bench knows, migrated to the current one.
+    return read_manifest_json(run_dir / "manifest.json")
 
 
 def find_run(ref: str, results: str | Path) -> Path | None:
