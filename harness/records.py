@@ -10,8 +10,12 @@ Record layout (schema version 1; ``RECORD_SCHEMA`` below is the authority):
   ("ok" | "failed" | "timeout" | "interrupted"), ``error`` (one line or null), ``backend``, ``cell``,
   ``seed``, ``mode`` ("matched" | "native"), ``spec`` (full spec dict), ``spec_hash``,
   ``data`` {source, source_hash, fingerprint, n_train, n_val, n_test}, ``weights_fingerprint`` (matched
-  mode: SHA-256 of the canonical initial weights; null in native mode), ``batch_order_hash`` (SHA-256 of
-  every epoch's batch index order: equal across backends proves they saw the same batches), ``params``.
+  mode: SHA-256 of the canonical initial weights; null in native mode), ``weights_fingerprint_built``
+  (records from 2026-11-30 on; required when written, optional when read: SHA-256 of the weights the backend
+  actually holds after building, exported in the canonical layout; in matched mode equal to
+  ``weights_fingerprint`` or the job failed; in native mode the framework's own initial weights),
+  ``batch_order_hash`` (SHA-256 of every epoch's batch index order: equal across backends proves they saw
+  the same batches), ``params``.
 - ``epochs``: one object per finished epoch: ``epoch`` (1-based), ``train_loss``/``train_acc`` (sample-
   weighted mean over the epoch's batches, as Keras' fit reports), ``val_loss``/``val_acc``, ``train_s``
   (wall time of the training phase), ``eval_s`` (wall time of validation), ``step_s`` (sum of the
@@ -63,6 +67,8 @@ STEP_COLUMNS: dict[str, str] = {
 _num = {"type": "number"}
 _num_or_null = {"type": ["number", "null"]}
 _str_or_null = {"type": ["string", "null"]}
+#: Fields every record written now carries, though older records (still read) lack them.
+WRITE_REQUIRED: tuple[str, ...] = ("weights_fingerprint_built",)
 
 
 def _array(items: dict) -> dict:
@@ -168,6 +174,7 @@ RECORD_SCHEMA: dict[str, Any] = {
             },
         },
         "weights_fingerprint": _str_or_null,
+        "weights_fingerprint_built": _str_or_null,
         "batch_order_hash": _str_or_null,
         "params": {"type": ["integer", "null"]},
         "epochs": _array(_EPOCH),
@@ -236,7 +243,16 @@ def validate_record(record: Any) -> list[str]:
     ]
     if not problems:
         problems.extend(_step_problems(record["steps"]))
+        problems.extend(_weights_problems(record))
     return problems
+
+
+def _weights_problems(record: dict[str, Any]) -> list[str]:
+    """A matched job is ok only if the backend held the weights it was given."""
+    built = record.get("weights_fingerprint_built")
+    if record["status"] == "ok" and record["mode"] == "matched" and built and built != record["weights_fingerprint"]:
+        return ["weights_fingerprint_built: differs from weights_fingerprint in an ok matched-mode record"]
+    return []
 
 
 def _step_problems(steps: dict[str, list]) -> list[str]:
@@ -262,7 +278,8 @@ def job_id(backend: str, cell: str, seed: int) -> str:
 
 
 def write_record(path: str | Path, record: dict[str, Any]) -> None:
-    problems = validate_record(record)
+    problems = [f"{name}: missing (every new record carries it)" for name in WRITE_REQUIRED if name not in record]
+    problems += validate_record(record)
     if problems:
         # A bug in the harness, not user input: fail loudly rather than write a record readers reject.
         raise ValueError(f"refusing to write an invalid job record {path}: {problems[0]}")
