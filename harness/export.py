@@ -31,6 +31,8 @@ from typing import Any
 
 from harness import __version__
 from harness.check.samples import JobSample, load_run, read_manifest
+from harness.errors import BenchError
+from harness.jobs import WARMUP_STEPS
 
 FORMATS = ("pytest-benchmark",)
 #: The pytest-benchmark release whose JSON layout this matches (its "version" field).
@@ -47,6 +49,8 @@ def to_pytest_benchmark(run_dir: Path) -> dict[str, Any]:
     manifest = read_manifest(run_dir)
     side = load_run(run_dir)
     jobs = [j for j in side.jobs if j.ok and j.step_s.size]
+    if not jobs:
+        raise BenchError(f"nothing to export from run {side.name}: {_why_no_timed_steps(side.jobs)}")
     groups = sorted({j.group for j in jobs})
     return {
         "machine_info": machine_info(jobs, side.name),
@@ -57,6 +61,18 @@ def to_pytest_benchmark(run_dir: Path) -> dict[str, Any]:
         "datetime": manifest.get("updated_at") or manifest.get("created_at"),
         "version": PYTEST_BENCHMARK_FORMAT_VERSION,
     }
+
+
+def _why_no_timed_steps(jobs: Sequence[JobSample]) -> str:
+    """Why a run has no step a benchmark could hold, and what to do about it."""
+    ok = [j for j in jobs if j.ok]
+    if not ok:
+        return f"none of its {len(jobs)} job(s) finished ok; finish it with bench run --resume first"
+    return (
+        f"its {len(ok)} finished job(s) have no timed steps (every step was a warm-up step, the first "
+        f"{WARMUP_STEPS} of a job, or a partial last batch); train for more steps (more epochs or training "
+        "reviews) and export that run"
+    )
 
 
 def benchmark(backend: str, cell: str, jobs: Sequence[JobSample]) -> dict[str, Any]:

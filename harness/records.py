@@ -166,6 +166,10 @@ class JobRecord:
     error: str | None = None
     data: DataIdentity | None = None
     weights_fingerprint: str | None = None  # matched mode: SHA-256 of the canonical initial weights
+    # SHA-256 of the weights the backend holds after building, exported in the canonical layout: in matched
+    # mode equal to weights_fingerprint or the job failed (a wrong conversion); in native mode the
+    # framework's own initial weights.
+    weights_fingerprint_built: str | None = None
     batch_order_hash: str | None = None  # SHA-256 of every epoch's batch order: equal = same batches
     params: int | None = None
     epochs: list[EpochRecord] = field(default_factory=list)
@@ -308,6 +312,7 @@ RECORD_SCHEMA: dict[str, Any] = {
                 }
             ),
             "weights_fingerprint": _str_or_null,
+            "weights_fingerprint_built": _str_or_null,
             "batch_order_hash": _str_or_null,
             "params": _int_or_null,
             "epochs": _array(_EPOCH),
@@ -346,9 +351,9 @@ RECORD_SCHEMA: dict[str, Any] = {
 
 # -- the format history ----------------------------------------------------------------------------------
 def _v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 added ``execution``, and made the per-epoch CPU/fault fields (absent before 2026-11-27) null
+    """Version 2 added ``execution`` and ``weights_fingerprint_built`` (null: not measured), and made the per-epoch CPU/fault fields (absent before 2026-11-27) null
     instead of missing; a version-1 job ran alone in a local process."""
-    out = dict(record)
+    out = {"weights_fingerprint_built": None, **record}
     env = out.get("environment") or {}
     out.setdefault(
         "execution", {"executor": "local", "host": env.get("hostname", ""), "shared_machine": False, "cpus": None}
@@ -392,7 +397,16 @@ def validate_record(record: Any) -> list[str]:
     ]
     if not problems:
         problems.extend(_step_problems(record["steps"]))
+        problems.extend(_weights_problems(record))
     return problems
+
+
+def _weights_problems(record: dict[str, Any]) -> list[str]:
+    """A matched job is ok only if the backend held the weights it was given."""
+    built = record["weights_fingerprint_built"]
+    if record["status"] == "ok" and record["mode"] == "matched" and built and built != record["weights_fingerprint"]:
+        return ["weights_fingerprint_built: differs from weights_fingerprint in an ok matched-mode record"]
+    return []
 
 
 def _step_problems(steps: dict[str, list]) -> list[str]:

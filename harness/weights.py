@@ -120,6 +120,23 @@ def initial_weights(spec: Spec, seed: int | None = None, dtype: str = "float32")
     return {name: np.ascontiguousarray(w, dtype=dtype) for name, w in weights.items()}
 
 
+def weights_difference(intended: Mapping[str, np.ndarray], built: Mapping[str, np.ndarray]) -> str | None:
+    """Where ``built`` (what a backend holds, exported in the canonical layout) differs from ``intended``:
+    one line naming each differing tensor and its max |Δ|, or None when every tensor is bit-identical."""
+    problems = []
+    for name in sorted(set(intended) | set(built)):
+        if name not in built or name not in intended:
+            problems.append(f"{name} {'missing' if name not in built else 'unexpected'}")
+            continue
+        a, b = np.asarray(intended[name]), np.asarray(built[name])
+        if a.shape != b.shape or a.dtype != b.dtype:
+            problems.append(f"{name} {b.dtype}{b.shape} instead of {a.dtype}{a.shape}")
+        elif not np.array_equal(a, b):
+            delta = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+            problems.append(f"{name} max |Δ| {delta:.3g}")
+    return ", ".join(problems) or None
+
+
 def weights_fingerprint(weights: Mapping[str, np.ndarray]) -> str:
     """SHA-256 over names, dtypes, shapes and bytes: proves two jobs started from the same weights."""
     h = hashlib.sha256()

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import BackendOptions, load_backend
+from backends.base import Backend, BackendOptions, load_backend
 from harness import calibration, derive, inject
 from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
@@ -37,7 +37,7 @@ from harness.records import (
     Metrics,
     write_record,
 )
-from harness.weights import initial_weights, weights_fingerprint
+from harness.weights import initial_weights, weights_difference, weights_fingerprint
 
 #: Step events are sent at most this often: enough for a live view, negligible cost in the loop.
 _EVENT_INTERVAL_S = 0.5
@@ -108,6 +108,22 @@ def new_record(task: Task, cpus: tuple[int, ...] | None = None) -> JobRecord:
     )
 
 
+def check_built_weights(name: str, backend: Backend, weights: dict[str, np.ndarray] | None, record: JobRecord) -> None:
+    """Record the fingerprint of the weights the backend actually holds after ``build`` (exported in the
+    canonical layout), beside the intended one. In matched mode they must be equal: a conversion that
+    loads the weights wrongly would otherwise still carry the intended fingerprint."""
+    built = backend.get_weights()
+    record.weights_fingerprint_built = weights_fingerprint(built)
+    if weights is None or record.weights_fingerprint_built == record.weights_fingerprint:
+        return
+    raise BenchError(
+        f"backend {name!r} does not hold the initial weights it was given (weights fingerprint built "
+        f"{record.weights_fingerprint_built[:12]}, intended {record.weights_fingerprint[:12]}: "
+        f"{weights_difference(weights, built)}); its conversion to the framework's layout is wrong "
+        "(bench parity shows where)"
+    )
+
+
 def train(task: Task, record: JobRecord) -> None:
     """Fill ``record`` in place as the job progresses (so an interrupted job keeps what it did)."""
     from harness.data import load_prepared  # the prepared arrays, fingerprint re-verified on load
@@ -127,6 +143,7 @@ def train(task: Task, record: JobRecord) -> None:
     backend_cls = load_backend(job.backend)
     backend = backend_cls(BackendOptions(threads=task.threads, deterministic=True, extra=task.backend_extra))
     backend.build(spec, weights, mode=job.mode, dtype="float32")
+    check_built_weights(job.backend, backend, weights, record)
     record.params = int(backend.trainable_parameter_count())
     runtime = backend.runtime_info()
     # Which class ran matters: a plugin may register a backend under a built-in name.

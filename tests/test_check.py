@@ -266,6 +266,16 @@ def test_refuses_other_data(tmp_path, runs):
     assert_refused(check(tmp_path, "cand"), "different data", "ffffffffffff vs eeeeeeeeeeee")
 
 
+def test_refuses_another_mode(tmp_path, runs):
+    """Native-mode jobs start from other weights and train with another optimizer: not a rerun of matched."""
+    runs("cand", mode="native")
+    assert_refused(
+        check(tmp_path, "cand"),
+        "baseline and candidate ran in different modes (matched vs native)",
+        "rerun the candidate with the baseline's --mode",
+    )
+
+
 def test_refuses_bad_baseline_files(tmp_path, runs):
     runs("cand")
     assert_refused(check(tmp_path, "cand", baseline=str(tmp_path / "nope.json")), "not found")

@@ -1,76 +1,54 @@
-"""The CI regression gate (.ci/run) fails on a real, injected slowdown and accuracy drop.
+"""The CI regression gate (.ci/run) fails on a real, injected slowdown and accuracy drop, and on nothing else.
 
-Runs the same smoke matrix as .ci/run (results/baselines/ci-smoke.args) with the torch backend replaced,
-through the real entry-point group, by the faulty one in tests/plugins_faulty, and checks it against the
-committed baseline with CI's thresholds (results/baselines/ci-thresholds.args)."""
+Runs the smoke matrix of .ci/run (results/baselines/ci-smoke.args) twice on this machine: once as it is,
+saved with ``bench baseline save`` (so the test does not depend on how fast this machine is compared with
+the one that recorded the committed baseline), and once with the torch backend replaced, through the real
+entry-point group, by the faulty one in tests/plugins_faulty: each torch step 4x as long, and its learning
+rate a tenth. ``bench check`` with CI's thresholds (results/baselines/ci-thresholds.args) must flag exactly
+the torch rows, and leave every keras row clean: a gate that flags everything fails this test."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench_process import FAULTY_PLUGINS, PLUGINS, ROOT, bench
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "results" / "baselines"
+SMOKE = (BASELINES / "ci-smoke.args").read_text().split()
+THRESHOLDS = (BASELINES / "ci-thresholds.args").read_text().split()
+FAULTS = {"RNN_BENCH_FAULT_SLOWDOWN": "3.0", "RNN_BENCH_FAULT_LR_SCALE": "0.1"}
+CLEAN = {"no significant change", "improvement"}
 
 
-def smoke_then_check(tmp_path: Path, fault: dict[str, str]) -> tuple[int, dict]:
-    env = {**os.environ, **fault, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "plugins_faulty"), str(ROOT)])}
-    bench = [sys.executable, "-m", "harness.cli"]
-    run = subprocess.run(
-        [
-            *bench,
-            "run",
-            *(BASELINES / "ci-smoke.args").read_text().split(),
-            "--results",
-            str(tmp_path),
-            "--name",
-            "faulty",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    check = subprocess.run(
-        [
-            *bench,
-            "check",
-            "--baseline",
-            str(BASELINES / "ci-smoke.json"),
-            "--candidate",
-            str(tmp_path / "faulty"),
-            *(BASELINES / "ci-thresholds.args").read_text().split(),
-            "--format",
-            "json",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return check.returncode, json.loads(check.stdout)
+def smoke(results: Path, name: str, plugins: tuple[Path, ...], env: dict[str, str] | None = None) -> Path:
+    ran = bench("run", *SMOKE, "--results", results, "--name", name, "--quiet", plugins=plugins, env=env)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    return results / name
 
 
-def rows(report: dict, metric: str) -> dict[str, str]:
-    return {f"{r['backend']}-{r['cell']}": r["verdict"] for r in report["rows"] if r["metric"] == metric}
+def verdicts(report: dict) -> dict[tuple[str, str], str]:
+    return {(f"{r['backend']}-{r['cell']}", r["metric"]): r["verdict"] for r in report["rows"]}
 
 
-def test_gate_fails_on_a_fourfold_torch_step_time(tmp_path):
-    code, report = smoke_then_check(tmp_path, {"RNN_BENCH_FAULT_SLOWDOWN": "3.0"})
-    assert code == 1
-    assert rows(report, "step time")["torch-lstm"] == "regression"
+def test_gate_flags_the_injected_torch_faults_and_nothing_else(tmp_path):
+    baseline_run = smoke(tmp_path, "baseline", (PLUGINS,))
+    baseline = tmp_path / "ci-smoke.json"
+    saved = bench("baseline", "save", baseline_run, "--out", baseline)
+    assert saved.returncode == 0, saved.stderr
+    faulty = smoke(tmp_path, "faulty", (FAULTY_PLUGINS,), FAULTS)
+    classes = {json.loads(p.read_text())["runtime"]["backend_class"] for p in (faulty / "jobs").glob("torch-*.json")}
+    assert classes == {"rnn_bench_faulty:FaultyTorchBackend"}  # the fault really ran
 
-
-def test_gate_fails_on_a_learning_rate_ten_times_too_small(tmp_path):
-    code, report = smoke_then_check(tmp_path, {"RNN_BENCH_FAULT_LR_SCALE": "0.1"})
-    assert code == 1
-    assert rows(report, "test acc")["torch-lstm"] == "regression"
+    check = bench("check", "--baseline", baseline, "--candidate", faulty, *THRESHOLDS, "--format", "json")
+    assert check.returncode == 1, check.stderr
+    rows = verdicts(json.loads(check.stdout))
+    assert rows[("torch-lstm", "step time")] == "regression"  # the 4x step
+    assert rows[("torch-lstm", "test acc")] == "regression"  # the learning rate
+    keras = {metric: verdict for (group, metric), verdict in rows.items() if group == "keras-lstm"}
+    assert set(keras) == {"step time", "test acc", "best val acc"}
+    assert set(keras.values()) <= CLEAN, keras

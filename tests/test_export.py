@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.derive import timed_steps
-from harness.records import JobRecord
+from harness.records import JobRecord, read_record
+from tests.bench_process import TINY_DATA, TINY_SPEC, bench
 from tests.fixtures.factory import ENVIRONMENT, make_record, write_run
 
 pytest.importorskip("pytest_benchmark")  # a dev dependency: skip, not fail, without it
@@ -90,7 +92,9 @@ def test_pytest_benchmark_loads_and_compares_two_exports(tmp_path, run):
     files = [str(tmp_path / "r1.json"), str(tmp_path / "r2.json")]
     storage = FileStorage(tmp_path / "storage", logger=_Quiet())
     loaded = list(storage.load_benchmarks(*files))
-    assert len(loaded) == 3 and all(b["ops"] > 0 for b in loaded)
+    assert len(loaded) == 3
+    for loaded_one in loaded:  # pytest-benchmark's own reading of the numbers: operations per second = 1 / mean
+        assert loaded_one["ops"] == pytest.approx(1 / statistics.mean(loaded_one["data"]))
     cli_path = Path(sys.executable).with_name("pytest-benchmark")
     done = subprocess.run(
         [str(cli_path), "compare", *files, "--columns", "min,median,mean,ops"],
@@ -105,7 +109,67 @@ def test_pytest_benchmark_loads_and_compares_two_exports(tmp_path, run):
 
 def test_stdout_by_default(tmp_path, run):
     result = CliRunner().invoke(cli, ["export", "r1", "--format", "pytest-benchmark", "--results", str(tmp_path)])
-    assert result.exit_code == 0 and json.loads(result.stdout)["version"]
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == export(tmp_path, "r1")  # the same document as --out writes
+
+
+# -- real runs, through the `bench` command --------------------------------------------------------------
+
+
+def tiny_run(results: Path, name: str, epochs: int) -> Path:
+    """A real `bench run` of the framework-free test backend: 5 steps an epoch (160 reviews, batch 32)."""
+    ran = bench(
+        "run", "--backends", "numpy-fake", "--cells", "lstm", "--epochs", epochs, *TINY_DATA, *TINY_SPEC,
+        "--threads", "1", "--results", results, "--name", name, "--quiet",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    return results / name
+
+
+def test_a_run_without_timed_steps_says_why_and_writes_nothing(tmp_path):
+    run = tiny_run(tmp_path, "short", epochs=1)  # its 5 steps are all warm-up steps
+    out = tmp_path / "short.json"
+    for where in (["--out", out], []):
+        result = bench("export", run, "--format", "pytest-benchmark", *where)
+        assert (result.returncode, result.stdout) == (2, ""), result.stderr
+        assert result.stderr == (
+            "error: nothing to export from run short: its 1 finished job(s) have no timed steps (every step was "
+            "a warm-up step, the first 5 of a job, or a partial last batch); train for more steps (more epochs "
+            "or training reviews) and export that run\n"
+        )
+        assert not out.exists()
+
+
+def test_pytest_benchmark_compares_an_exported_run_with_its_own_file(tmp_path):
+    """As a user would: pytest-benchmark writes a file for a real benchmark, bench exports a real run, and
+    ``pytest-benchmark compare`` reads both into one table, with the run's timed steps as rounds."""
+    (tmp_path / "test_real.py").write_text("def test_sum(benchmark):\n    benchmark(sum, range(1000))\n")
+    made = subprocess.run(
+        [sys.executable, "-m", "pytest", "test_real.py", "-q", "-p", "no:cacheprovider", "--benchmark-json=real.json",
+         "--benchmark-min-rounds=5", "--benchmark-max-time=0.001"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    run = tiny_run(tmp_path, "long", epochs=3)  # 15 steps: 10 after the 5 warm-up steps
+    exported = bench("export", run, "--format", "pytest-benchmark", "--out", tmp_path / "run.json")
+    assert exported.returncode == 0, exported.stderr
+    record = read_record(run / "jobs" / "numpy-fake-lstm-s0.json")
+    assert json.loads((tmp_path / "run.json").read_text())["benchmarks"][0]["stats"]["data"] == list(
+        timed_steps(record)
+    )
+
+    cli_path = Path(sys.executable).with_name("pytest-benchmark")
+    done = subprocess.run(
+        [str(cli_path), "compare", "real.json", "run.json", "--columns", "rounds,median", "--group-by", "name"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.startswith(("test_", "train_"))}
+    assert set(rows) == {"test_sum", "train_step[numpy-fake-lstm]"}, done.stdout
+    assert rows["test_sum"][1] == "(real)"
+    name, source, rounds, median = rows["train_step[numpy-fake-lstm]"]
+    assert (source, rounds) == ("(run)", "10")  # its rounds: the run's 10 timed steps ...
+    assert float(median) == pytest.approx(statistics.median(timed_steps(record)) * 1e6, rel=1e-4)  # ... in us
 
 
 class _Quiet:

@@ -86,6 +86,7 @@ def test_a_version_1_record_is_migrated_on_read(tmp_path):
     record = read_record(V1_FIXTURE)
     assert record.schema_version == RECORD_SCHEMA_VERSION
     assert record.execution == Execution("local", v1["environment"]["hostname"], False, None)
+    assert "weights_fingerprint_built" not in v1 and record.weights_fingerprint_built is None
     assert record.epochs[0].cpu_sys_s is None and record.epochs[0].val_acc == v1["epochs"][0]["val_acc"]
     assert record.steps.time_s == v1["steps"]["time_s"]
     assert migrate(dict(v1)) == record.to_dict()
@@ -103,7 +104,7 @@ def test_an_unknown_version_is_refused_with_the_versions_this_reads(tmp_path):
     "mutate, needle",
     [
         (lambda r: r.pop("steps"), "'steps' is a required property"),
-        (lambda r: r.update(status="done"), "status"),
+        (lambda r: r.update(status="done"), "status: 'done' is not one of"),
         (lambda r: r["steps"]["time_s"].pop(), "columns have different lengths"),
         (lambda r: r["steps"]["warmup"].__setitem__(0, 1), "steps/warmup"),
         (lambda r: r["epochs"][0].pop("val_acc"), "val_acc"),
@@ -119,9 +120,23 @@ def test_schema_catches_broken_records(mutate, needle):
 def test_invalid_record_is_never_written(tmp_path):
     record = JobRecord.from_dict(make_record())
     record.status = "bogus"
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=r"refusing to write an invalid job record .*r\.json: status: 'bogus' is not one of"
+    ):
         write_record(tmp_path / "r.json", record)
     assert not (tmp_path / "r.json").exists()
+
+
+def test_an_ok_matched_record_cannot_hold_other_weights_than_intended():
+    record = make_record(mode="matched")
+    record["weights_fingerprint_built"] = "d" * 64
+    assert validate_record(record) == [
+        "weights_fingerprint_built: differs from weights_fingerprint in an ok matched-mode record"
+    ]
+    record["status"], record["error"] = "failed", "backend 'x' does not hold the initial weights it was given"
+    assert validate_record(record) == []  # the failed job that says why is a valid record
+    native = make_record(mode="native")
+    assert native["weights_fingerprint"] is None and validate_record(native) == []
 
 
 def test_truncated_or_foreign_files_give_one_line_errors(tmp_path):
@@ -153,4 +168,7 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path):
             raise Boom()
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind
-    assert oct(os.stat(target).st_mode & 0o777) != oct(0o600)  # readable like a normal file
+    # mkstemp makes 0600; the record gets what a plain open() would give it under this umask
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask

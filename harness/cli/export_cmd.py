@@ -34,7 +34,11 @@ from harness.export import FORMATS, export_run
     help="Folder holding the runs, when RUN is a run name.",
 )
 def export(run: str, fmt: str, out: str | None, results: str) -> None:
-    """Export RUN (a run folder or a run name under --results)."""
+    """Export RUN (a run folder or a run name under --results).
+
+    Exit codes: 0 exported; 2 bad input, or nothing to export (no finished job has timed steps: every step
+    inside the warm-up or a partial batch), in which case nothing is written.
+    """
     text = export_run(resolve_run(run, results), fmt)
     if out is None:
         click.echo(text, nl=False)

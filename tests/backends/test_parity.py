@@ -9,13 +9,17 @@ import pytest
 import backends.torch_layout as layout
 from backends.base import BackendOptions
 from backends.torch_eager import TorchBackend
-from harness.parity import check_cell
+from harness.parity import check_cell, parity_batches, tolerance
 from harness.spec import CELLS
 from harness.weights import initial_weights
 
 from .conftest import THREADS, TINY, batch
 
 STEPS = 8
+#: Share of held-out labels a bag-of-words fit predicts from the TINY parity batches: measured 0.59 (vocab
+#: 500, length 64), 0.50 at vocab 50 (every word below the polarity cut-off: coin flips). 3,200 held-out
+#: labels put coin flips at 0.50 +- 0.009: 0.55 is beyond five standard errors.
+SIGNAL_MIN = 0.55
 
 
 def failed(result) -> set[str]:
@@ -71,9 +75,108 @@ def test_loss_is_computed_from_logits(backends):
         assert b.evaluate(x, y, spec.batch_size).loss == pytest.approx(30.0, abs=1e-9)
 
 
+def held_out_accuracy(spec, batches: int = 400) -> float:
+    """Fit bag-of-words least squares on half the parity reviews; the share of the other half's labels
+    it gets right (0.5: the labels carry no signal the words could show)."""
+    data = parity_batches(spec, batches, spec.seed)
+    x, y = np.concatenate([b[0] for b in data]), np.concatenate([b[1] for b in data])
+    bow = np.zeros((len(x), spec.vocab_size))
+    np.add.at(bow, (np.repeat(np.arange(len(x)), x.shape[1]), x.ravel()), 1.0)
+    half = len(x) // 2
+    fit, target = bow[:half], y[:half] - 0.5
+    w = np.linalg.solve(fit.T @ fit + np.eye(spec.vocab_size), fit.T @ target)
+    return float(((bow[half:] @ w > 0) == (y[half:] > 0.5)).mean())
+
+
+def test_the_tiny_parity_data_carries_signal():
+    """The parity tests train on labels the words predict, as IMDB's do, not on coin flips."""
+    assert held_out_accuracy(TINY) >= SIGNAL_MIN
+    assert held_out_accuracy(TINY.replace(vocab_size=50)) < SIGNAL_MIN  # the old shape: coin flips
+
+
 # -- negative controls ---------------------------------------------------------------------------------
 def _with_torch(backends, **extra):
     return {"keras": backends["keras"], "torch": TorchBackend(BackendOptions(threads=THREADS, extra=extra))}
+
+
+@pytest.mark.parametrize("tensor", ["rnn.weight_ih_l0", "rnn.weight_hh_l0"])
+def test_control_simplernn_without_a_transpose(backends, monkeypatch, tensor):
+    """SimpleRNN's kernels are square here (embed_dim == units), so a dropped transpose loads without a
+    shape error: only the numbers show it, at init already."""
+    convert = layout.to_torch
+
+    def untransposed(spec, weights):
+        arrays = convert(spec, weights)
+        return {**arrays, tensor: np.ascontiguousarray(arrays[tensor].T)}
+
+    monkeypatch.setattr(layout, "to_torch", untransposed)
+    result = check_cell(backends, TINY.replace(cell="simplernn"), 2)
+    assert {"forward", "gradients", "parameters", "losses"} <= failed(result)
+    assert check(result, "forward").delta > 100 * check(result, "forward").tolerance
+
+
+def bias_rows_swapped_on_load(to_torch):
+    """``to_torch`` that puts Keras' GRU input bias row into torch's recurrent bias and vice versa."""
+
+    def swapped(spec, weights):
+        arrays = to_torch(spec, weights)
+        return {**arrays, "rnn.bias_ih_l0": arrays["rnn.bias_hh_l0"], "rnn.bias_hh_l0": arrays["rnn.bias_ih_l0"]}
+
+    return swapped
+
+
+def test_control_gru_bias_rows_swapped(backends, monkeypatch):
+    """Reading Keras' GRU bias rows the wrong way round (input <-> recurrent), both ways: the biases start
+    at zero, so the forward pass at init cannot show it; the gradients (the recurrent bias of the new gate
+    is multiplied by the reset gate, the input one is not) and the parameters after a step do."""
+    from_torch = layout.from_torch
+
+    def swapped_out(spec, state, gradient=False):
+        weights = from_torch(spec, state, gradient=gradient)
+        return {**weights, "rnn_bias": np.ascontiguousarray(weights["rnn_bias"][::-1])}
+
+    monkeypatch.setattr(layout, "to_torch", bias_rows_swapped_on_load(layout.to_torch))
+    monkeypatch.setattr(layout, "from_torch", swapped_out)
+    result = check_cell(backends, TINY.replace(cell="gru"), 2)
+    assert failed(result) == {"gradients", "parameters"}
+    assert max(check(result, "gradients").per_tensor, key=check(result, "gradients").per_tensor.get) == "rnn_bias"
+    assert max(check(result, "parameters").per_tensor, key=check(result, "parameters").per_tensor.get) == "rnn_bias"
+
+
+def test_control_gru_bias_rows_swapped_on_load_needs_a_step(backends, monkeypatch):
+    """Swapped only when loading: from the zero init nothing differs. Weights after one training step have
+    non-zero bias rows; loading those shows the swap (and the worker's built-weights fingerprint would)."""
+    spec = TINY.replace(cell="gru")
+    keras, torch = backends["keras"], backends["torch"]
+    # float64: one step moves the biases by ~1e-3 only, so the swap costs ~5e-6 in the output, at the
+    # float32 tolerance; in float64 the two frameworks agree to ~1e-16.
+    keras.build(spec, initial_weights(spec, dtype="float64"), dtype="float64")
+    keras.train_step(*batch(spec, 0))
+    stepped = keras.get_weights()
+    assert np.abs(stepped["rnn_bias"][0] - stepped["rnn_bias"][1]).max() > 1e-4
+    x = batch(spec, 1)[0]
+    expected = keras.predict(x)
+    limit = tolerance("forward", "float64").limit
+
+    torch.build(spec, stepped, dtype="float64")
+    assert np.abs(torch.predict(x) - expected).max() <= limit
+    monkeypatch.setattr(layout, "to_torch", bias_rows_swapped_on_load(layout.to_torch))
+    torch.build(spec, stepped, dtype="float64")
+    assert np.abs(torch.predict(x) - expected).max() > 1e5 * limit
+    assert not np.array_equal(torch.get_weights()["rnn_bias"], stepped["rnn_bias"])
+
+
+@pytest.mark.parametrize("setting", [{"rho": 0.99}, {"eps": 1e-8}], ids=["torch-rho", "torch-epsilon"])
+def test_control_rmsprop_with_torchs_constants(backends, monkeypatch, setting):
+    """Keras' RMSprop update with torch's alpha (0.99) or epsilon (1e-8) in place of Keras' rho (0.9) and
+    epsilon (1e-7): model and gradients agree, training does not (only the optimizer is wrong)."""
+    import backends.torch_rmsprop as rmsprop  # imports torch: only once the backends are pinned
+
+    keras_rmsprop = rmsprop.KerasRMSprop
+    monkeypatch.setattr(rmsprop, "KerasRMSprop", lambda params, **kw: keras_rmsprop(params, **{**kw, **setting}))
+    result = check_cell(backends, TINY.replace(cell="lstm"), 2)
+    assert "parameters" in failed(result) and not {"forward", "gradients", "param_count"} & failed(result)
+    assert check(result, "parameters").delta > 10 * check(result, "parameters").tolerance
 
 
 def test_control_gru_without_gate_swap(backends, monkeypatch):

@@ -13,7 +13,8 @@ from harness.cli import cli
 
 from .conftest import THREADS
 
-TINY_ARGS = ["--batch-size", "16", "--length", "12", "--vocab-size", "50", "--threads", str(THREADS)]
+#: The parity data's shape in conftest.TINY (labels with a signal), at bench parity's embed_dim and units (32).
+TINY_ARGS = ["--batch-size", "16", "--length", "64", "--vocab-size", "500", "--threads", str(THREADS)]
 
 
 def bench(*args: str):
@@ -24,7 +25,7 @@ def test_passing_run_prints_tables_and_tolerances(backends):
     result = bench("--cells", "gru", "--steps", "2", *TINY_ARGS)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "gru: trainable parameters keras 7,969, torch 7,969 (expected 7,969)" in out
+    assert "gru: trainable parameters keras 22,369, torch 22,369 (expected 22,369)" in out
     assert "Tolerances" in out and "parity: all 5 checks pass" in out
 
 
@@ -40,6 +41,7 @@ def test_json_output(backends):
 
 def test_forced_float32_caps_simplernn_steps(backends):
     result = bench("--cells", "simplernn", "--steps", "10", "--dtype", "float32", "--json", *TINY_ARGS)
+    assert result.exit_code == 0, result.output
     check = next(k for k in json.loads(result.output)["cells"][0]["checks"] if k["name"] == "parameters")
     assert (check["dtype"], check["steps"]) == ("float32", 3)
 

@@ -203,9 +203,24 @@ def test_synthetic_label_sits_in_early_tokens_far_from_the_end(tmp_path):
         assert not np.isin(words[len(words) - tail :], np.concatenate([neg, pos])).any()  # ... never late
 
 
-def test_synthetic_options_are_validated():
-    for bad in ("synthetic:train=1", "synthetic:size=3", "synthetic:train=x", "synthetic:seed"):
-        with pytest.raises(BenchError):
-            parse_source(bad)
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            "synthetic:train=1",
+            "synthetic option train must be >= 2, got 1; write it as synthetic:train=N,test=N,seed=N",
+        ),
+        ("synthetic:size=3", "bad synthetic option 'size=3' in 'synthetic:size=3'; write it as synthetic:"),
+        ("synthetic:train=x", "synthetic option train must be an integer, got 'x'; write it as synthetic:"),
+        ("synthetic:seed", "bad synthetic option 'seed' in 'synthetic:seed'; write it as synthetic:"),
+    ],
+)
+def test_synthetic_options_are_validated(bad, message):
+    with pytest.raises(BenchError) as raised:
+        parse_source(bad)
+    assert str(raised.value).startswith(message)
+
+
+def test_synthetic_needs_room_for_its_signal_words():
     with pytest.raises(BenchError, match="vocab_size >= 8"):
         load_dataset(Spec(vocab_size=5), "synthetic")

@@ -1,16 +1,22 @@
 """Backends for tests, found through the real entry-point group (this folder on PYTHONPATH).
 
 - ``numpy-fake``: a tiny NumPy model (mean-pooled embedding -> logistic regression) that trains for real
-  but imports no framework, so runner tests take seconds. ``BackendOptions.extra`` can make a job crash
-  (``crash_at_step``: SIGKILL itself, as the OOM killer would), hang (``hang_at_step``), sleep per step
-  (``sleep_s``) or kill the process that started it (``kill_parent_at_step``: a Dask worker dying
-  mid-job), optionally only for ``only_cell``. Tests that drive ``bench`` in a process of its own set these
-  as JSON in ``$RNN_BENCH_TEST_EXTRA`` instead.
+  but imports no framework, so runner tests take seconds. In matched mode it trains from the canonical
+  embedding and holds every canonical tensor it was given (``get_weights`` returns them). Knobs, from
+  ``BackendOptions.extra`` or, for tests that drive ``bench run`` as a user would, from the JSON object in
+  ``$RNN_BENCH_TEST_EXTRA`` (the worker inherits the environment): make a job crash (``crash_at_step``:
+  SIGKILL itself, as the OOM killer would), hang (``hang_at_step``), kill the process that started it
+  (``kill_parent_at_step``: a Dask worker dying mid-job), sleep per step (``sleep_s``), use
+  ``burn_cpu_ms`` of CPU time per step, or fault in ``touch_pages`` fresh pages per step; optionally only
+  for ``only_cell``.
+- ``torch-wrongload``: the torch backend with a conversion bug on the way in: it loads the recurrent kernel
+  without its transpose (square for SimpleRNN, so the shapes stay valid) and exports correctly.
 """
 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import signal
 import time
@@ -19,6 +25,23 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend, StepResult
+from backends.torch_eager import TorchBackend
+
+PAGE = mmap.PAGESIZE
+
+
+def _burn_cpu(seconds: float) -> None:
+    """Use ``seconds`` of this thread's CPU time (not wall time: a descheduled thread would use less)."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def _touch_pages(pages: int) -> None:
+    """Fault in ``pages`` fresh anonymous pages (a new mapping each time, so each write is a minor fault)."""
+    with mmap.mmap(-1, pages * PAGE) as region:
+        for i in range(pages):
+            region[i * PAGE] = 1
 
 
 class NumpyBackend(Backend):
@@ -27,10 +50,15 @@ class NumpyBackend(Backend):
     def build(self, spec, weights, mode="matched", dtype="float32") -> None:
         rng = np.random.default_rng(spec.seed)
         self.spec = spec
-        self.emb = rng.uniform(-0.05, 0.05, (spec.vocab_size, spec.embed_dim))
+        self.held = {name: np.array(w) for name, w in (weights or {}).items()}
+        self.emb = self.held.get("embedding")
+        if self.emb is None:
+            self.emb = rng.uniform(-0.05, 0.05, (spec.vocab_size, spec.embed_dim))
         self.w = np.zeros(spec.embed_dim)
         self.b = 0.0
         self.steps = 0
+        extra = {**json.loads(os.environ.get("RNN_BENCH_TEST_EXTRA") or "{}"), **self.options.extra}
+        self.extra = extra if extra.get("only_cell", spec.cell) == spec.cell else {}
 
     def _forward(self, x):
         h = self.emb[x].mean(axis=1)
@@ -43,10 +71,8 @@ class NumpyBackend(Backend):
         return StepResult(loss, float(np.mean((p > 0.5) == (y > 0.5))))
 
     def train_step(self, x, y) -> StepResult:
-        extra = {**self.options.extra, **json.loads(os.environ.get("RNN_BENCH_TEST_EXTRA", "{}"))}
+        extra = self.extra
         self.steps += 1
-        if extra.get("only_cell", self.spec.cell) != self.spec.cell:
-            extra = {}
         if extra.get("crash_at_step") == self.steps:
             os.kill(os.getpid(), signal.SIGKILL)
         if extra.get("kill_parent_at_step") == self.steps:
@@ -55,6 +81,10 @@ class NumpyBackend(Backend):
             time.sleep(3600)
         if extra.get("sleep_s"):
             time.sleep(float(extra["sleep_s"]))
+        if extra.get("burn_cpu_ms"):
+            _burn_cpu(float(extra["burn_cpu_ms"]) / 1000)
+        if extra.get("touch_pages"):
+            _touch_pages(int(extra["touch_pages"]))
         h, p = self._forward(x)
         g = p - y
         self.w -= 0.5 * h.T @ g / len(y)
@@ -71,10 +101,19 @@ class NumpyBackend(Backend):
         raise NotImplementedError
 
     def get_weights(self):
-        return {"embedding": self.emb}
+        return {**self.held, "embedding": self.emb}
 
     def trainable_parameter_count(self) -> int:
         return int(self.emb.size + self.w.size + 1)
 
     def runtime_info(self) -> dict[str, Any]:
         return {"versions": {"numpy": np.__version__}, "device": "cpu", "threads": self.options.threads}
+
+
+class WrongLoadTorchBackend(TorchBackend):
+    name = "torch-wrongload"
+
+    def _load(self, arrays) -> None:
+        arrays = dict(arrays)
+        arrays["rnn.weight_hh_l0"] = np.ascontiguousarray(arrays["rnn.weight_hh_l0"].T)  # the dropped transpose
+        super()._load(arrays)

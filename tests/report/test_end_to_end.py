@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import statistics
+
+import pytest
 
 TINY = [
     "--vocab-size",
@@ -53,7 +57,14 @@ def test_bench_run_then_bench_report(tmp_path, test_backends, bench):
         ("numpy-fake", "lstm", "1"),
         ("numpy-twin", "lstm", "1"),
     ]
-    assert all(float(r["step_ms_median"]) > 0 and float(r["samples_per_s"]) > 0 for r in rows)
+    for row in rows:  # each row's figures are its job's raw steps, warm-up steps excluded
+        steps = json.loads((results / "e2e" / "jobs" / f"{row['backend']}-lstm-s0.json").read_text())["steps"]
+        timed = [t for t, w, n in zip(steps["time_s"], steps["warmup"], steps["size"]) if not w and n == 32]
+        warm = [(t, n) for t, w, n in zip(steps["time_s"], steps["warmup"], steps["size"]) if not w]
+        assert len(timed) == 2 * 5 - 5  # 160 training reviews: 5 full batches an epoch, the first 5 warm-up
+        assert float(row["step_ms_median"]) == pytest.approx(statistics.median(timed) * 1000, rel=1e-6)
+        throughput = sum(n for _, n in warm) / sum(t for t, _ in warm)
+        assert float(row["samples_per_s"]) == pytest.approx(throughput, rel=1e-6)
     # the two registrations of one model trained on the same batches from the same weights: no banner
     markdown = (out / "report.md").read_text()
     assert "Not comparable" not in markdown and "## Head to head" in markdown
