@@ -5,7 +5,7 @@ Speed charts group by engine: one panel per cell, one labelled slot per engine (
 the jobs ``hosts.speed_view`` keeps (machine to themselves, one kind of host per cell). With several runs,
 the slots become "backend · run" and lines get a style per run.
 Lines are drawn with plain matplotlib: seaborn's lineplot cost over a second on the default matrix, and the
-whole report has a 10 s budget (issue 5).
+whole report has a 10 s budget (scripts/benchmarks/time_report.py).
 """
 
 from __future__ import annotations

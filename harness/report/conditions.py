@@ -15,7 +15,7 @@ import pandas as pd
 
 from .tables import run_order, sort_rows
 
-#: Issue 4: the harness's own work must stay under 1% of training time.
+#: The harness's own work must stay under 1% of training time (docs/methodology.md, "The step").
 MAX_OVERHEAD_SHARE = 0.01
 
 CONDITION_COLUMNS = [

@@ -41,7 +41,7 @@ from .tables import backend_order, run_order, sort_rows
 
 SPEED_P = 0.01
 SEED_P = 0.05
-SPEED_MIN_CHANGE = 0.05  # 5%: the tolerance issue 4 uses for "the harness adds no cost"
+SPEED_MIN_CHANGE = 0.05  # 5%: the tolerance for "the harness adds no cost" (bench run vs plain code)
 ACC_MIN_DIFF = 0.005  # half a point of accuracy
 NO_CLEAR = "no clear difference"
 
