@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import BackendOptions, load_backend
+from backends.base import Backend, BackendOptions, parse_backend
 from harness import calibration, derive
 from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
@@ -94,6 +94,25 @@ def new_record(task: Task) -> dict[str, Any]:
     }
 
 
+def read_runtime(backend: Backend, record: dict[str, Any]) -> None:
+    """The backend's facts, read back from the framework, as the record's ``runtime``."""
+    cls = type(backend)
+    # Which class ran matters: a plugin may register a backend under a built-in name.
+    record["runtime"] = {**backend.runtime_info(), "backend_class": f"{cls.__module__}:{cls.__qualname__}"}
+
+
+def timeout_error(record: dict[str, Any]) -> str:
+    """A job stopped before its first step finished ran out of time tracing/compiling, not training: say so
+    (``runtime.compile_timeout``), so that a compile timeout is not read as a slow or crashed job."""
+    if record["params"] is not None and not record["steps"]["time_s"]:
+        record["runtime"]["compile_timeout"] = True
+        return (
+            "compile timeout: the first training step (where the engine traces and compiles) had not finished "
+            "when the runner stopped the job at --timeout"
+        )
+    return "stopped by the runner: the job ran past --timeout"
+
+
 def train(task: Task, record: dict[str, Any]) -> None:
     """Fill ``record`` in place as the job progresses (so an interrupted job keeps what it did)."""
     from harness.data import load_prepared  # the prepared arrays, fingerprint re-verified on load
@@ -109,14 +128,13 @@ def train(task: Task, record: dict[str, Any]) -> None:
 
     weights = initial_weights(spec) if job.mode == "matched" else None
     record["weights_fingerprint"] = weights_fingerprint(weights) if weights is not None else None
-    backend_cls = load_backend(job.backend)
-    backend = backend_cls(BackendOptions(threads=task.threads, deterministic=True, extra=task.backend_extra))
+    ref = parse_backend(job.backend)  # a variant (torch:flush_denormal=true) carries config options
+    extra = {**task.backend_extra, **ref.options}
+    backend = ref.backend_class()(BackendOptions(threads=task.threads, deterministic=True, extra=extra))
     backend.build(spec, weights, mode=job.mode, dtype="float32")
     record["params"] = int(backend.trainable_parameter_count())
-    runtime = backend.runtime_info()
-    # Which class ran matters: a plugin may register a backend under a built-in name.
-    record["runtime"] = {**runtime, "backend_class": f"{backend_cls.__module__}:{backend_cls.__qualname__}"}
-    record["environment"]["frameworks"] = dict(runtime.get("versions", {}))
+    read_runtime(backend, record)
+    record["environment"]["frameworks"] = dict(record["runtime"].get("versions", {}))
     record["startup_s"] = time.time() - task.spawned_at
 
     x_train, y_train = ds.x_train, ds.y_train
@@ -152,6 +170,7 @@ def train(task: Task, record: dict[str, Any]) -> None:
             steps["warmup"].append(k < task.warmup_steps)
             if k == 0:
                 record["first_step_s"] = dt
+                read_runtime(backend, record)  # XLA and compilation are decided in the first step
             now = t0 + dt
             if now - last_event >= _EVENT_INTERVAL_S:
                 last_event = now
@@ -179,6 +198,7 @@ def train(task: Task, record: dict[str, Any]) -> None:
         emit("epoch", **entry)
 
     record["batch_order_hash"] = order_hash(orders)
+    read_runtime(backend, record)  # e.g. recompilation for a last, smaller batch
     test = backend.evaluate(ds.x_test, ds.y_test, spec.batch_size)
     record["test"] = {"loss": _finite_or_none(test.loss), "acc": float(test.accuracy)}
     record["time_to_acc_s"] = derive.time_to_accuracy(record["epochs"], task.target_acc)
@@ -217,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(task, record)
     except JobTimeout:
-        record["status"], record["error"] = "timeout", "stopped by the runner: the job ran past --timeout"
+        record["status"], record["error"] = "timeout", timeout_error(record)
         code = 124
     except KeyboardInterrupt:
         record["status"], record["error"] = "interrupted", "interrupted by Ctrl-C"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from backends.base import MODES, available_backends
+from backends.base import MODES
 from harness.errors import BenchError
 from harness.jobs import DEFAULT_TARGET_ACC
 from harness.progress import make_progress
@@ -18,6 +18,7 @@ from harness.spec import CELLS
 from .options import (
     build_spec,
     choose,
+    choose_backends,
     data_option,
     default_threads,
     pop_spec_overrides,
@@ -46,7 +47,11 @@ def _seeds(values: tuple[str, ...]) -> tuple[int, ...]:
     "--cells", multiple=True, metavar="LIST", help=f"Cells, comma list or repeated (default: all: {','.join(CELLS)})."
 )
 @click.option(
-    "--backends", multiple=True, metavar="LIST", help="Backends, comma list or repeated (default: keras,torch)."
+    "--backends",
+    multiple=True,
+    metavar="LIST",
+    help="Backends, comma list or repeated (default: keras,torch; bench backends lists them). A variant sets "
+    "config options: torch:flush_denormal=true, torch-compile:allow_rnn=true.",
 )
 @click.option(
     "--seeds", multiple=True, metavar="LIST", help="Seeds (default 0); each seed is a job per backend x cell."
@@ -121,7 +126,7 @@ def run(
     spec = build_spec(config, overrides)
     run_config = RunConfig(
         spec=spec,
-        backends=tuple(choose("backend", backends, sorted(available_backends()), ("keras", "torch"))),
+        backends=tuple(choose_backends(backends, ("keras", "torch"))),
         cells=tuple(choose("cell", cells, CELLS, CELLS)),
         seeds=_seeds(seeds),
         mode=mode,
