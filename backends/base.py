@@ -115,6 +115,8 @@ class Backend(abc.ABC):
     config_class: ClassVar[type | None] = None
     #: Parity group in matched mode (``PARITY_GROUPS``); None: not comparable (e.g. a test fake).
     parity_group: ClassVar[str | None] = None
+    #: Why this engine cannot train in float64 (empty: it can); parity then checks in float32.
+    no_float64: ClassVar[str] = ""
 
     def __init__(self, options: BackendOptions):
         self.options = options

@@ -7,8 +7,13 @@ parity group.
 
 Threads: XLA's CPU client has no setting for N threads; one thread is pinned with
 ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``, more are left to XLA's
-default (every core), which the record then says (``threads`` null, ``thread_pinning``). float64 needs
-``jax_enable_x64``, switched on only when a float64 model is built (it changes default integer widths).
+default (every core), which the record then says (``threads`` null, ``thread_pinning``).
+
+float64: Keras' type promotion on JAX maps float64 to float32 (``keras.src.backend.common.dtypes``:
+``BIT64_TO_BIT32_DTYPE``, "aligned with JAX's default"), so ``ops.tanh`` of a float64 tensor is float32: a
+float64 SimpleRNN fails to trace (its scan carry changes dtype) and a float64 LSTM/GRU computes its tanh in
+float32. Parity therefore checks this engine in float32 (``no_float64``). A float64 build still switches
+``jax_enable_x64`` on (only then: it changes default integer widths).
 
 Importing this module imports no framework.
 """
@@ -38,6 +43,7 @@ class KerasJaxBackend(KerasEngine):
     requires = {"jax": "jax", "jaxlib": "jaxlib", "keras": "keras"}
     config_class = KerasJaxConfig
     parity_group = "dense"
+    no_float64 = "Keras 3 on JAX computes tanh in float32 whatever the input (its result_type maps float64 to float32)"
     keras_backend = "jax"
 
     def _start_framework(self) -> None:
@@ -63,16 +69,21 @@ class KerasJaxBackend(KerasEngine):
         def values(variables):
             return [v.value for v in variables]
 
-        grad_fn = self._jax.grad(model.compute_loss_and_updates, has_aux=True)
-        grads, _ = grad_fn(
+        jax = self._jax
+
+        def loss(trainable, non_trainable, metrics, optimizer, x, y):
+            return model.compute_loss_and_updates(
+                trainable, non_trainable, metrics, x, y, None, training=True, optimizer_variables=optimizer
+            )
+
+        # jit: differentiating the scan op by op would take far longer than compiling it once.
+        grads, _ = jax.jit(jax.grad(loss, has_aux=True))(
             values(model.trainable_variables),
             values(model.non_trainable_variables),
             values(model.metrics_variables),
+            values(model.optimizer.variables),
             x,
             y,
-            None,
-            training=True,
-            optimizer_variables=values(model.optimizer.variables),
         )
         return grads
 

@@ -155,6 +155,7 @@ class CellParity:
     expected_params: int
     checks: tuple[Check, ...]
     cross_groups: tuple[CrossGroup, ...] = ()
+    note: str = ""  # why the plan differs from the request (e.g. a backend that cannot train in float64)
 
     @property
     def passed(self) -> bool:
@@ -246,6 +247,16 @@ class CellArrays:
     final: Mapping[str, np.ndarray] | None  # weights after the last step
 
 
+@dataclass(frozen=True)
+class CellPlan:
+    """The dtypes and step count of one cell's checks, the same for every backend of a run."""
+
+    init_dtype: str  # forward and gradients at init
+    step_dtype: str  # parameters and losses after training
+    steps: int
+    note: str = ""  # why the plan differs from the request, if it does
+
+
 def multi_step_plan(cell: str, dtype: str | None, steps: int) -> tuple[str, int]:
     """(dtype, steps) of a cell's multi-step checks for the requested dtype (None: auto)."""
     if dtype is None:
@@ -255,29 +266,43 @@ def multi_step_plan(cell: str, dtype: str | None, steps: int) -> tuple[str, int]
     return dtype, steps
 
 
-def collect_cell(backend: Backend, spec: Spec, steps: int, dtype: str | None, label: str = "") -> CellArrays:
+def plan_cell(cell: str, dtype: str | None, steps: int, no_float64: Mapping[str, str] | None = None) -> CellPlan:
+    """The plan for ``cell``. ``no_float64``: backend -> why it cannot train in float64; with any, auto
+    falls back to float32 (SimpleRNN capped as when float32 is forced) and a forced float64 is refused."""
+    no_float64 = dict(no_float64 or {})
+    if dtype == "float64" and no_float64:
+        backend, why = next(iter(no_float64.items()))
+        raise BenchError(f"backend {backend!r} cannot be checked in float64 ({why}); use --dtype auto or float32")
+    step_dtype, step_count = multi_step_plan(cell, dtype, steps)
+    if step_dtype == "float64" and no_float64:
+        backend, why = next(iter(no_float64.items()))
+        step_dtype, step_count = multi_step_plan(cell, "float32", steps)
+        note = f"float32 ({step_count} steps): {backend} cannot train in float64 ({why})"
+        return CellPlan(dtype or "float32", step_dtype, step_count, note)
+    return CellPlan(dtype or "float32", step_dtype, step_count)
+
+
+def collect_cell(backend: Backend, spec: Spec, plan: CellPlan, label: str = "") -> CellArrays:
     """Run one backend through every check's computation for ``spec.cell``; ``spec.batch_size`` x
     ``spec.maxlen`` is the batch shape and ``spec.seed`` seeds both the initial weights and the batches."""
     label = label or backend.name
-    init_dtype = dtype or "float32"
-    step_dtype, step_count = multi_step_plan(spec.cell, dtype, steps)
-    batches = parity_batches(spec, 1 + step_count, spec.seed)
+    batches = parity_batches(spec, 1 + plan.steps, spec.seed)
     x0, y0 = batches[0]
-    backend.build(spec, initial_weights(spec, dtype=init_dtype), mode="matched", dtype=init_dtype)
+    backend.build(spec, initial_weights(spec, dtype=plan.init_dtype), mode="matched", dtype=plan.init_dtype)
     count = backend.trainable_parameter_count()
     probs = np.asarray(backend.predict(x0))
     grads = _canonical(label, "gradients", spec, backend.gradients(x0, y0))
     losses: list[float] = []
     first = final = None
-    if step_count:
-        if step_dtype != init_dtype:
-            backend.build(spec, initial_weights(spec, dtype=step_dtype), mode="matched", dtype=step_dtype)
+    if plan.steps:
+        if plan.step_dtype != plan.init_dtype:
+            backend.build(spec, initial_weights(spec, dtype=plan.step_dtype), mode="matched", dtype=plan.step_dtype)
         for k, (x, y) in enumerate(batches[1:]):
             losses.append(backend.train_step(x, y).loss)
             if k == 0:
                 first = _canonical(label, "weights", spec, backend.get_weights())
         final = _canonical(label, "weights", spec, backend.get_weights())
-    return CellArrays(count, probs, grads, step_dtype, np.asarray(losses, dtype=np.float64), first, final)
+    return CellArrays(count, probs, grads, plan.step_dtype, np.asarray(losses, dtype=np.float64), first, final)
 
 
 def _canonical(backend: str, what: str, spec: Spec, tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -330,7 +355,9 @@ def _compare(
     return Check(name, dtype, steps, delta, tol.limit, tol.why, scale, per_tensor, reference, group, per_backend)
 
 
-def compare_cell(spec: Spec, arrays: Mapping[str, CellArrays], groups: Mapping[str, str | None]) -> CellParity:
+def compare_cell(
+    spec: Spec, arrays: Mapping[str, CellArrays], groups: Mapping[str, str | None], note: str = ""
+) -> CellParity:
     """Every check for ``spec.cell`` from the backends' arrays (the first backend is the reference of the
     init checks; the first of each group is that group's reference). Pure: no backend runs here."""
     if len(arrays) < 2:
@@ -368,7 +395,7 @@ def compare_cell(spec: Spec, arrays: Mapping[str, CellArrays], groups: Mapping[s
                 _compare("losses", step_dtype, steps, {b: stepped[b].losses for b in names}, names[0], group),
             ]
     cross = _cross_groups(spec, stepped, members)
-    return CellParity(spec.cell, counts, expected, tuple(checks), cross)
+    return CellParity(spec.cell, counts, expected, tuple(checks), cross, note)
 
 
 def _group_members(arrays: Mapping[str, CellArrays], groups: Mapping[str, str | None]) -> dict[str, list[str]]:
@@ -414,7 +441,9 @@ def _cross_groups(spec: Spec, stepped: Mapping[str, CellArrays], members: Mappin
 def check_cell(backends: Mapping[str, Backend], spec: Spec, steps: int, dtype: str | None = None) -> CellParity:
     """All checks for ``spec.cell`` on backends already open in this process (tests; ``bench parity`` runs
     each backend in a process of its own instead)."""
-    arrays = {name: collect_cell(b, spec, steps, dtype, name) for name, b in backends.items()}
+    no_float64 = {name: type(b).no_float64 for name, b in backends.items() if type(b).no_float64}
+    plan = plan_cell(spec.cell, dtype, steps, no_float64)
+    arrays = {name: collect_cell(b, spec, plan, name) for name, b in backends.items()}
     groups = {name: b.group_for(b.options.extra) for name, b in backends.items()}
     return compare_cell(spec, arrays, groups)
 
@@ -467,9 +496,12 @@ def run_parity(
     if len(labels) < 2:
         raise BenchError(f"parity needs at least two backends, got {', '.join(labels) or 'none'}")
     groups = {ref.label: ref.backend_class().group_for(ref.options) for ref in refs}
-    results = run_workers(labels, spec, cells, steps, dtype, threads, jobs)
+    no_float64 = {ref.label: ref.backend_class().no_float64 for ref in refs if ref.backend_class().no_float64}
+    plans = {cell: plan_cell(cell, dtype, steps, no_float64) for cell in cells}
+    results = run_workers(labels, spec, plans, threads, jobs)
     parity = tuple(
-        compare_cell(spec.replace(cell=cell), {b: results[b].cells[cell] for b in labels}, groups) for cell in cells
+        compare_cell(spec.replace(cell=cell), {b: results[b].cells[cell] for b in labels}, groups, plans[cell].note)
+        for cell in cells
     )
     runtime = {b: results[b].runtime for b in labels}
     return ParityReport(tuple(labels), groups, spec, steps, dtype, threads, parity, runtime, skipped)

@@ -22,7 +22,7 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 from harness.atomic import atomic_open, write_json
 from harness.environment import thread_env
 from harness.errors import BenchError
-from harness.parity import CellArrays, collect_cell
+from harness.parity import CellArrays, CellPlan, collect_cell
 from harness.spec import Spec
 from harness.weights import WEIGHT_NAMES
 
@@ -92,8 +92,8 @@ def child(request: Mapping[str, Any]) -> None:
     backend = ref.backend_class()(BackendOptions(threads=int(request["threads"]), extra=ref.options))
     spec = Spec.from_dict(request["spec"])
     cells = {
-        cell: collect_cell(backend, spec.replace(cell=cell), int(request["steps"]), request["dtype"], ref.label)
-        for cell in request["cells"]
+        cell: collect_cell(backend, spec.replace(cell=cell), CellPlan(**plan), ref.label)
+        for cell, plan in request["plans"].items()
     }
     write_result(request["out"], backend.runtime_info(), cells)
 
@@ -126,18 +126,12 @@ class _Running:
 
 
 def run_workers(
-    labels: Sequence[str],
-    spec: Spec,
-    cells: Sequence[str],
-    steps: int,
-    dtype: str | None,
-    threads: int,
-    jobs: int = 1,
+    labels: Sequence[str], spec: Spec, plans: Mapping[str, CellPlan], threads: int, jobs: int = 1
 ) -> dict[str, BackendResult]:
     """Run each backend's parity worker (``jobs`` at a time) and read back its arrays. The first failure
     stops the rest and is raised as a one-line BenchError; Ctrl-C or SIGTERM stops every child first."""
     env = {**os.environ, **thread_env(threads), "PYTHONUNBUFFERED": "1"}
-    request = {"spec": spec.to_dict(), "cells": list(cells), "steps": steps, "dtype": dtype, "threads": threads}
+    request = {"spec": spec.to_dict(), "plans": {c: asdict(p) for c, p in plans.items()}, "threads": threads}
     pending = list(enumerate(labels))
     running: list[_Running] = []
     results: dict[str, BackendResult] = {}

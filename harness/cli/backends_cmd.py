@@ -67,7 +67,10 @@ def render(entries: list[dict[str, Any]]) -> str:
     lines = ["  ".join([*(v.ljust(w) for v, w in zip(r, widths)), r[-1]]).rstrip() for r in rows]
     lines += ["", "Parity groups (matched training agrees inside a group; forward pass and gradients everywhere):"]
     lines += [f"  {group}: {why}" for group, why in PARITY_GROUPS.items()]
-    lines += ["", f"Options (set with a variant, NAME{VARIANT_SEP}KEY=VALUE, e.g. torch{VARIANT_SEP}flush_denormal=true):"]
+    lines += [
+        "",
+        f"Options (set with a variant, NAME{VARIANT_SEP}KEY=VALUE, e.g. torch{VARIANT_SEP}flush_denormal=true):",
+    ]
     for e in entries:
         if e["options"]:
             options = ", ".join(f"{k}={_text(v)}" for k, v in e["options"].items())

@@ -167,7 +167,8 @@ def _cell_table(cell: CellParity, groups) -> list[str]:
     rows.append(("tolerance", "", *(_num(by_column[name][0].tolerance) for name in columns)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     table = ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
-    return [head, *table, *(_cross_line(x) for x in cell.cross_groups)]
+    note = [f"  multi-step checks in {cell.note}"] if cell.note else []
+    return [head, *note, *table, *(_cross_line(x) for x in cell.cross_groups)]
 
 
 def _entry(backend: str, checks: list[Check]) -> str:
