@@ -5,6 +5,8 @@ is read once per process, and each framework is imported only in its own process
 they return. Every backend is built in ``matched`` mode from one set of ``initial_weights`` and fed identical
 generated batches. Checks per cell:
 
+- ``load``: the weights each backend reads back (``get_weights``) right after loading the canonical initial
+  weights equal them exactly (every conversion is a transpose and a permutation of gate blocks).
 - ``forward``: max |Δ| of output probabilities at init (one batch), every backend against the first.
 - ``gradients``: max |Δ| per canonical tensor of the gradients of one batch's mean loss at init, against the
   first backend.
@@ -96,6 +98,9 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
         "over 50 steps, depending on the batches); bugs >= 3.2e-3 after one step",
     ),
     ("losses", "float64"): Tolerance(1e-8, "float64 per-step losses: measured 1.2e-11 (SimpleRNN, 50 steps)"),
+    ("load", "-"): Tolerance(
+        0.0, "the canonical weights read back right after loading: conversions only transpose and permute"
+    ),
     ("param_count", "-"): Tolerance(
         0.0, "trainable parameters must equal Keras' count for the spec (torch's frozen bias_hh excluded)"
     ),
@@ -108,7 +113,7 @@ def tolerance(check: str, dtype: str) -> Tolerance:
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # forward | gradients | param_count | parameters | losses
+    name: str  # load | forward | gradients | param_count | parameters | losses
     dtype: str
     steps: int  # training steps before the comparison (0: at init)
     delta: float  # max |Δ| over tensors and compared backends
@@ -239,6 +244,7 @@ class CellArrays:
     """What one backend computed for one cell; the parity worker sends it to the parent process."""
 
     param_count: int
+    loaded: Mapping[str, np.ndarray]  # get_weights() right after loading the canonical initial weights
     probs: np.ndarray  # probabilities at init on batch 0
     grads: Mapping[str, np.ndarray]  # gradients at init on batch 0, canonical layout
     step_dtype: str
@@ -290,6 +296,7 @@ def collect_cell(backend: Backend, spec: Spec, plan: CellPlan, label: str = "") 
     x0, y0 = batches[0]
     backend.build(spec, initial_weights(spec, dtype=plan.init_dtype), mode="matched", dtype=plan.init_dtype)
     count = backend.trainable_parameter_count()
+    loaded = _canonical(label, "weights", spec, backend.get_weights())
     probs = np.asarray(backend.predict(x0))
     grads = _canonical(label, "gradients", spec, backend.gradients(x0, y0))
     losses: list[float] = []
@@ -302,7 +309,7 @@ def collect_cell(backend: Backend, spec: Spec, plan: CellPlan, label: str = "") 
             if k == 0:
                 first = _canonical(label, "weights", spec, backend.get_weights())
         final = _canonical(label, "weights", spec, backend.get_weights())
-    return CellArrays(count, probs, grads, plan.step_dtype, np.asarray(losses, dtype=np.float64), first, final)
+    return CellArrays(count, loaded, probs, grads, plan.step_dtype, np.asarray(losses, dtype=np.float64), first, final)
 
 
 def _canonical(backend: str, what: str, spec: Spec, tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -366,7 +373,9 @@ def compare_cell(
     init_dtype = next(iter(arrays.values())).grads["embedding"].dtype.name
     counts = {b: a.param_count for b, a in arrays.items()}
     expected = trainable_parameter_count(spec)
+    initial = initial_weights(spec, dtype=init_dtype)
     checks = [
+        _compare("load", "-", 0, {"canonical": initial, **{b: a.loaded for b, a in arrays.items()}}, "canonical"),
         _compare("forward", init_dtype, 0, {b: a.probs for b, a in arrays.items()}, reference),
         _compare("gradients", init_dtype, 0, {b: a.grads for b, a in arrays.items()}, reference),
         Check(

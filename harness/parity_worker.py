@@ -54,7 +54,7 @@ def write_result(path: str | Path, runtime: Mapping[str, Any], cells: Mapping[st
         meta["cells"][cell] = {"param_count": a.param_count, "step_dtype": a.step_dtype, "stepped": a.final is not None}
         arrays[f"{cell}/probs"] = a.probs
         arrays[f"{cell}/losses"] = a.losses
-        for what in ("grads", "first", "final"):
+        for what in ("loaded", "grads", "first", "final"):
             tensors = getattr(a, what)
             for name in WEIGHT_NAMES if tensors is not None else ():
                 arrays[f"{cell}/{what}/{name}"] = np.asarray(tensors[name])
@@ -74,6 +74,7 @@ def read_result(path: str | Path) -> BackendResult:
 
             cells[cell] = CellArrays(
                 param_count=int(m["param_count"]),
+                loaded=tensors("loaded"),
                 probs=data[f"{cell}/probs"],
                 grads=tensors("grads"),
                 step_dtype=m["step_dtype"],

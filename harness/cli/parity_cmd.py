@@ -24,7 +24,7 @@ from harness.spec import CELLS, Spec
 
 from .options import choose, default_threads, split_list, threads_option
 
-CHECK_COLUMNS: tuple[str, ...] = ("forward", "gradients", "parameters", "losses")
+CHECK_COLUMNS: tuple[str, ...] = ("load", "forward", "gradients", "parameters", "losses")
 
 
 @click.command("parity")
@@ -157,14 +157,15 @@ def _cell_table(cell: CellParity, groups) -> list[str]:
     titles = []
     for name in columns:
         first = by_column[name][0]
-        titles.append(f"{name} {first.dtype}" + (f" x{first.steps}" if first.steps else ""))
+        dtype = "" if first.dtype == "-" else f" {first.dtype}"
+        titles.append(f"{name}{dtype}" + (f" x{first.steps}" if first.steps else ""))
     rows = [("backend", "group", *titles)]
     for backend in cell.param_counts:
         row = [backend, groups.get(backend) or "-"]
         for name in columns:
             row.append(_entry(backend, by_column[name]))
         rows.append(tuple(row))
-    rows.append(("tolerance", "", *(_num(by_column[name][0].tolerance) for name in columns)))
+    rows.append(("tolerance", "", *(_limit(by_column[name][0].tolerance) for name in columns)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     table = ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
     note = [f"  multi-step checks in {cell.note}"] if cell.note else []
@@ -194,3 +195,7 @@ def _cross_line(x: CrossGroup) -> str:
 
 def _num(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.2e}"
+
+
+def _limit(value: float) -> str:
+    return "exact" if value == 0 else _num(value)

@@ -4,6 +4,9 @@
   but imports no framework, so runner tests take seconds. ``BackendOptions.extra`` can make a job crash
   (``crash_at_step``: SIGKILL itself, as the OOM killer would), hang (``hang_at_step``) or sleep per step
   (``sleep_s``), optionally only for ``only_cell``.
+- ``missing-engine``: requires a package that does not exist (the one-line refusal before any data).
+- ``torch-gruswap``: the torch backend with its GRU conversion broken (a negative control in a fresh
+  process, where monkeypatching cannot reach).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend, StepResult
+from backends.torch_eager import TorchBackend  # imports no framework
 
 
 class NumpyBackend(Backend):
@@ -73,3 +77,31 @@ class NumpyBackend(Backend):
 
     def runtime_info(self) -> dict[str, Any]:
         return {"versions": {"numpy": np.__version__}, "device": "cpu", "threads": self.options.threads}
+
+
+class MissingEngine(NumpyBackend):
+    """An engine whose framework is not installed: ``bench run``/``bench parity`` must refuse it before any
+    data is prepared, naming the package."""
+
+    name = "missing-engine"
+    description = "test-only: requires a package that does not exist"
+    requires = {"rnn_bench_no_such_module": "rnn-bench-no-such-package"}
+
+
+def _swap_gru_gates(arrays):
+    """torch's GRU blocks r, z swapped back to z, r: the conversion bug the parity check must catch."""
+    out = dict(arrays)
+    for key in ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"):
+        a = arrays[key]
+        u = a.shape[0] // 3
+        out[key] = np.concatenate([a[u : 2 * u], a[:u], a[2 * u :]])
+    return out
+
+
+class TorchGruSwap(TorchBackend):
+    """torch with a GRU conversion that forgets the gate swap (on load only)."""
+
+    name = "torch-gruswap"
+
+    def _load(self, arrays):
+        super()._load(_swap_gru_gates(arrays) if self.spec.cell == "gru" else arrays)

@@ -1,0 +1,55 @@
+"""What the worker records about the engine that ran: facts read back after the first step and at the end,
+variants (NAME:KEY=VALUE) as the job's backend, and a timeout inside the first step recorded as a compile
+timeout, not a crash."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import cli
+from harness.progress import LineProgress
+from harness.records import read_record
+from harness.runner import RunConfig, start
+from harness.spec import Spec
+
+SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=1)
+DATA = "synthetic:train=200,test=64,seed=3"
+
+
+def test_a_timeout_in_the_first_step_is_a_compile_timeout(tmp_path, test_backends):
+    """The fake hangs in its first step, as torch.compile(allow_rnn=True) does while compiling a long LSTM."""
+    config = RunConfig(
+        spec=SPEC,
+        backends=("numpy-fake",),
+        cells=("lstm",),
+        seeds=(0,),
+        mode="matched",
+        data=DATA,
+        threads=1,
+        target_acc=0.6,
+        results=tmp_path / "results",
+        name="t",
+        timeout_s=4,
+        backend_extra={"hang_at_step": 1},
+    )
+    run, statuses = start(config, lambda: LineProgress())
+    assert statuses == {"numpy-fake-lstm-s0": "timeout"}
+    record = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
+    assert record["status"] == "timeout" and record["error"].startswith("compile timeout:")
+    assert record["runtime"]["compile_timeout"] is True and record["steps"]["time_s"] == []
+
+
+@pytest.mark.slow  # two torch processes (~20 s on 2 cores)
+def test_torch_variants_record_what_ran(tmp_path):
+    args = ["run", "--backends", "torch-compile,torch:flush_denormal=true", "--cells", "lstm", "--data", DATA]
+    args += ["--epochs", "1", "--maxlen", "16", "--vocab-size", "60", "--threads", "1", "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--results", str(tmp_path), "--name", "t"])
+    assert result.exit_code == 0, result.output
+    compiled = read_record(tmp_path / "t" / "jobs" / "torch-compile-lstm-s0.json")["runtime"]
+    assert compiled["engine"] == "torch-compile" and compiled["kernel_path"] == "torch-mkldnn-rnn"
+    assert compiled["compile"]["graphs"] == 0 and compiled["compile"]["compile_s"] > 0
+    assert compiled["flush_denormal"] is False and compiled["parity_group"] == "tf-sparse"
+    ftz = read_record(tmp_path / "t" / "jobs" / "torch:flush_denormal=true-lstm-s0.json")
+    assert ftz["backend"] == "torch:flush_denormal=true" and ftz["runtime"]["engine"] == "torch"
+    assert ftz["runtime"]["config"]["flush_denormal"] is True and ftz["runtime"]["flush_denormal"] is True
