@@ -40,15 +40,19 @@ class Task:
     job: Job
     spec: Spec  # the job's full spec (cell and seed filled in)
     run: str
-    data_path: str  # the prepared dataset (.npz) every job of the run loads
+    data_path: str  # the prepared dataset (.npz) every job of the run loads, on the host that runs the job
     data_fingerprint: str
     threads: int
     target_acc: float
-    record_path: str
+    record_path: str  # where the worker writes its record; the executor hands it to the run folder
     command: str
     spawned_at: float  # time.time() when the runner started the process: start-up time is measured from it
     warmup_steps: int = WARMUP_STEPS
     backend_extra: dict[str, Any] = field(default_factory=dict)
+    # How the job is executed (the record's ``execution`` object): set by the runner and its executor.
+    executor: str = "local"
+    shared_machine: bool = False
+    cpus: tuple[int, ...] | None = None  # pin the worker to these CPUs (``--parallel``); None: not pinned
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -60,6 +64,8 @@ class Task:
         data = dict(data)
         data["job"] = Job(**data["job"])
         data["spec"] = Spec.from_dict(data["spec"])
+        if data.get("cpus") is not None:
+            data["cpus"] = tuple(data["cpus"])
         return cls(**data)
 
     def write(self, path: str | Path) -> None:

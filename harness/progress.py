@@ -1,6 +1,7 @@
 """Progress display for ``bench run``: a live view on a terminal, plain lines elsewhere (CI, --quiet).
 
-The runner calls the same four methods on either; neither knows anything about frameworks.
+The runner calls the same methods on either, whichever executor runs the jobs; several jobs may run at
+once (``--parallel``, a Dask cluster), so every call names its job. Neither knows anything about frameworks.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from rich.text import Text
 
 
 class Progress(Protocol):
-    def job_started(self, k: int, total: int, label: str) -> None: ...
-    def event(self, event: dict[str, Any]) -> None: ...
+    def job_started(self, k: int, total: int, label: str, host: str | None = None) -> None: ...
+    def event(self, label: str, event: dict[str, Any]) -> None: ...
+    def message(self, text: str) -> None: ...
     def job_finished(self, label: str, status: str, summary: str) -> None: ...
     def close(self) -> None: ...
 
@@ -63,37 +65,42 @@ class _JobClock:
 
 
 class LiveProgress:
-    """A one-line live status under the finished jobs' summary lines (rich)."""
+    """One live status line per running job under the finished jobs' summary lines (rich)."""
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
-        self.clock = _JobClock()
-        self.k = self.total = 0
-        self.label = ""
+        self.running: dict[str, tuple[int, _JobClock, str]] = {}  # label -> (job number, clock, ' on HOST' or '')
+        self.total = 0
         self.live = Live(Text(""), console=self.console, refresh_per_second=4, transient=True)
         self.live.start()
 
     def _render(self) -> Text:
-        c = self.clock
-        where = f"epoch {c.epoch}/{c.epochs} step {c.step}/{c.steps_per_epoch}" if c.epochs else "starting"
-        metrics = f" loss {c.loss:.4f} acc {c.acc:.3f}" if c.loss is not None else ""
-        return Text(
-            f"job {self.k}/{self.total} {self.label}: {where}{metrics}  ETA job {_fmt_eta(c.eta())}", style="cyan"
-        )
+        lines = []
+        for label, (k, c, on_host) in self.running.items():
+            position = f"epoch {c.epoch}/{c.epochs} step {c.step}/{c.steps_per_epoch}" if c.epochs else "starting"
+            metrics = f" loss {c.loss:.4f} acc {c.acc:.3f}" if c.loss is not None else ""
+            lines.append(f"job {k}/{self.total} {label}{on_host}: {position}{metrics}  ETA job {_fmt_eta(c.eta())}")
+        return Text("\n".join(lines), style="cyan")
 
-    def job_started(self, k: int, total: int, label: str) -> None:
-        self.k, self.total, self.label = k, total, label
-        self.clock.reset()
+    def job_started(self, k: int, total: int, label: str, host: str | None = None) -> None:
+        self.total = total
+        self.running[label] = (k, _JobClock(), f" on {host}" if host else "")
         self.live.update(self._render())
 
-    def event(self, event: dict[str, Any]) -> None:
-        self.clock.update(event)
+    def event(self, label: str, event: dict[str, Any]) -> None:
+        if label in self.running:
+            self.running[label][1].update(event)
         if event.get("event") == "epoch":
-            self.console.print(_epoch_line(self.label, event), style="dim")
+            self.console.print(_epoch_line(label, event), style="dim")
         self.live.update(self._render())
+
+    def message(self, text: str) -> None:
+        self.console.print(text, style="yellow")
 
     def job_finished(self, label: str, status: str, summary: str) -> None:
+        self.running.pop(label, None)
         self.console.print(f"[{'green' if status == 'ok' else 'red'}]{status:>11}[/] {label}: {summary}")
+        self.live.update(self._render())
 
     def close(self) -> None:
         self.live.stop()
@@ -104,18 +111,19 @@ class LineProgress:
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.label = ""
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def job_started(self, k: int, total: int, label: str) -> None:
-        self.label = label
-        self._print(f"job {k}/{total} {label}: started")
+    def job_started(self, k: int, total: int, label: str, host: str | None = None) -> None:
+        self._print(f"job {k}/{total} {label}: started" + (f" on {host}" if host else ""))
 
-    def event(self, event: dict[str, Any]) -> None:
+    def event(self, label: str, event: dict[str, Any]) -> None:
         if event.get("event") == "epoch":
-            self._print(_epoch_line(self.label, event))
+            self._print(_epoch_line(label, event))
+
+    def message(self, text: str) -> None:
+        self._print(text)
 
     def job_finished(self, label: str, status: str, summary: str) -> None:
         self._print(f"{status:>11} {label}: {summary}")

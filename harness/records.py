@@ -1,51 +1,31 @@
-"""Job records and run manifests: the versioned JSON schema, and atomic read/write.
+"""Job records: typed dataclasses, their JSON schema, the format history, and atomic read/write.
 
 One job = one (backend, cell, seed, mode) training run in its own process; it writes exactly one record,
-once, atomically (``RUN/jobs/<job_id>.json``). Everything downstream (report, check, export) only reads
-records, and derives every number it shows from the raw values here.
+once, atomically (``RUN/jobs/<job_id>.json``). Everything downstream (report, check, export) reads records
+through ``read_record`` and derives every number it shows from the raw values here.
 
-Record layout (schema version 1; ``RECORD_SCHEMA`` below is the authority):
-
-- identity: ``kind`` ("rnn-bench/job"), ``schema_version``, ``job_id``, ``run``, ``status``
-  ("ok" | "failed" | "timeout" | "interrupted"), ``error`` (one line or null), ``backend``, ``cell``,
-  ``seed``, ``mode`` ("matched" | "native"), ``spec`` (full spec dict), ``spec_hash``,
-  ``data`` {source, source_hash, fingerprint, n_train, n_val, n_test}, ``weights_fingerprint`` (matched
-  mode: SHA-256 of the canonical initial weights; null in native mode), ``batch_order_hash`` (SHA-256 of
-  every epoch's batch index order: equal across backends proves they saw the same batches), ``params``.
-- ``epochs``: one object per finished epoch: ``epoch`` (1-based), ``train_loss``/``train_acc`` (sample-
-  weighted mean over the epoch's batches, as Keras' fit reports), ``val_loss``/``val_acc``, ``train_s``
-  (wall time of the training phase), ``eval_s`` (wall time of validation), ``step_s`` (sum of the
-  epoch's step times), ``overhead_s`` = train_s - step_s (time spent outside the framework's step),
-  and (records from 2026-11-27 on) ``start_time`` (Unix time the training phase began) and
-  ``cpu_user_s``/``cpu_sys_s``/``minor_faults`` of the training phase (all of the process's threads).
-- ``steps``: the raw per-step series, columnar, one entry per training step in order: ``epoch``,
-  ``time_s`` (wall time around the framework's step, including getting the loss back to the host),
-  ``size`` (batch size; the last batch of an epoch may be partial, as Keras keeps it), ``loss``,
-  ``acc``, ``warmup`` (true for the first ``warmup_steps`` steps of the job: build/trace/compile).
-  Step-time statistics use steps with ``warmup`` false and ``size`` == spec.batch_size.
-- end: ``test`` {loss, acc} or null, ``target_acc``, ``time_to_acc_s`` (training seconds until val_acc
-  first reaches target_acc, or null), ``samples_per_s`` (training throughput, warm-up excluded),
-  ``first_step_s``, ``startup_s`` (process start until the model is built), ``peak_rss_mb``.
-- ``calibration``: {``start_s``: [...], ``end_s``: [...]}: repeated timings of a fixed framework-free
-  workload at the job's start and end (``harness.calibration``), for comparing machines.
-- ``load``: {``start``, ``end``: {loadavg: [1, 5, 15 min], other_cpu: share of the machine's CPU other
-  processes used over the sampling window}, ``busy``: bool} -- a busy machine makes timings suspect.
-- ``environment``: python, frameworks (from the backend), cpu_model, cores, threads, os, hostname,
-  git_commit, git_dirty, started_at (UTC ISO), command, and (from 2026-11-27) libc and glibc_tunables
-  (the allocator settings the worker started with: ``harness.environment.MALLOC_TUNABLES``).
-- ``runtime``: whatever the backend reports (device, thread settings, versions).
+The dataclasses below are the record's shape; ``RECORD_SCHEMA`` validates the JSON form and a test checks
+that the two name the same fields. docs/record-format.md describes each field and the version history;
+``MIGRATIONS`` turns an older file into the current version when it is read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_json
 from .errors import BenchError
 
+#: The job record's format version (history in docs/record-format.md). Readers migrate older versions.
+RECORD_SCHEMA_VERSION = 2
+#: The run manifest's format version (harness/runner.py writes it).
 SCHEMA_VERSION = 1
 JOB_KIND = "rnn-bench/job"
 RUN_KIND = "rnn-bench/run"
@@ -60,29 +40,212 @@ STEP_COLUMNS: dict[str, str] = {
     "warmup": "bool",
 }
 
+
+# -- the record's shape ----------------------------------------------------------------------------------
+@dataclass
+class DataIdentity:
+    """Which prepared data the job trained on: equal fingerprints prove equal arrays."""
+
+    source: str
+    source_hash: str
+    fingerprint: str
+    n_train: int
+    n_val: int
+    n_test: int
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float | None  # sample-weighted over the epoch's batches, as Keras' fit() reports it
+    train_acc: float
+    val_loss: float | None
+    val_acc: float
+    train_s: float  # wall time of the training phase
+    eval_s: float  # wall time of the validation pass
+    step_s: float  # sum of the epoch's step times
+    overhead_s: float  # train_s - step_s: time spent outside the framework's step
+    # When the training phase began (Unix time) and its CPU time and page faults (all threads): where a
+    # step's time went besides computing. Null in records written before these were measured.
+    start_time: float | None = None
+    cpu_user_s: float | None = None
+    cpu_sys_s: float | None = None
+    minor_faults: int | None = None
+
+
+@dataclass
+class StepSeries:
+    """The raw per-step series, columnar, in step order. Step statistics use ``harness.derive``."""
+
+    epoch: list[int] = field(default_factory=list)
+    time_s: list[float] = field(default_factory=list)  # wall time around the step, loss read back included
+    size: list[int] = field(default_factory=list)  # the last batch of an epoch may be partial
+    loss: list[float | None] = field(default_factory=list)  # a NaN loss is stored as null
+    acc: list[float] = field(default_factory=list)
+    warmup: list[bool] = field(default_factory=list)  # the job's first steps: build/trace/compile
+
+    def append(self, epoch: int, time_s: float, size: int, loss: float | None, acc: float, warmup: bool) -> None:
+        self.epoch.append(epoch)
+        self.time_s.append(time_s)
+        self.size.append(size)
+        self.loss.append(loss)
+        self.acc.append(acc)
+        self.warmup.append(warmup)
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+
+@dataclass
+class Metrics:
+    loss: float | None
+    acc: float
+
+
+@dataclass
+class Calibration:
+    """Timings of a fixed framework-free workload (``harness.calibration``) at the job's start and end."""
+
+    start_s: list[float] = field(default_factory=list)
+    end_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class LoadSample:
+    loadavg: list[float]
+    other_cpu: float | None  # share of the machine's CPU other processes used while sampled
+
+
+@dataclass
+class MachineLoad:
+    start: LoadSample | None = None
+    end: LoadSample | None = None
+    busy: bool = False  # other processes used the CPU: timings suspect
+
+
+@dataclass
+class Environment:
+    python: str
+    frameworks: dict[str, str]
+    cpu_model: str
+    cores: int
+    threads: int
+    os: str
+    hostname: str
+    git_commit: str | None
+    git_dirty: bool | None
+    started_at: str
+    command: str
+    libc: str | None = None
+    glibc_tunables: str | None = None  # the allocator settings the worker started with
+
+
+@dataclass
+class Execution:
+    """Where and how the job ran: a job that shared its machine with others must stay out of speed verdicts."""
+
+    executor: str = "local"
+    host: str = ""
+    shared_machine: bool = False
+    cpus: list[int] | None = None  # CPU ids the job was pinned to, if any
+
+
+@dataclass
+class JobRecord:
+    job_id: str
+    run: str
+    backend: str
+    cell: str
+    seed: int
+    mode: str  # "matched" | "native"
+    spec: dict[str, Any]  # the job's full spec (harness.spec.Spec.to_dict())
+    spec_hash: str
+    target_acc: float
+    environment: Environment
+    status: str = "failed"  # until the job finishes: an interrupted job keeps what it did
+    error: str | None = None
+    data: DataIdentity | None = None
+    weights_fingerprint: str | None = None  # matched mode: SHA-256 of the canonical initial weights
+    batch_order_hash: str | None = None  # SHA-256 of every epoch's batch order: equal = same batches
+    params: int | None = None
+    epochs: list[EpochRecord] = field(default_factory=list)
+    steps: StepSeries = field(default_factory=StepSeries)
+    test: Metrics | None = None
+    time_to_acc_s: float | None = None
+    samples_per_s: float | None = None
+    first_step_s: float | None = None
+    startup_s: float | None = None
+    peak_rss_mb: float | None = None
+    calibration: Calibration = field(default_factory=Calibration)
+    load: MachineLoad = field(default_factory=MachineLoad)
+    execution: Execution = field(default_factory=Execution)
+    runtime: dict[str, Any] = field(default_factory=dict)  # what the backend reports (see backends.base)
+    kind: str = JOB_KIND
+    schema_version: int = RECORD_SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        """The record of a JSON object that already passed ``validate_record``."""
+        return _build(cls, data)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.spec["batch_size"])
+
+
+def _build(cls: type, data: Any) -> Any:
+    """A dataclass (recursively) from its ``asdict`` form, guided by the field annotations."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            values[f.name] = _convert(hints[f.name], data[f.name])
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value)
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(inner[0], value) if len(inner) == 1 else value
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return [_convert(item, v) for v in value] if dataclasses.is_dataclass(item) else list(value)
+    return value
+
+
+# -- the JSON schema -------------------------------------------------------------------------------------
 _num = {"type": "number"}
 _num_or_null = {"type": ["number", "null"]}
 _str_or_null = {"type": ["string", "null"]}
+_int_or_null = {"type": ["integer", "null"]}
 
 
 def _array(items: dict) -> dict:
     return {"type": "array", "items": items}
 
 
-_EPOCH = {
-    "type": "object",
-    "required": [
-        "epoch",
-        "train_loss",
-        "train_acc",
-        "val_loss",
-        "val_acc",
-        "train_s",
-        "eval_s",
-        "step_s",
-        "overhead_s",
-    ],
-    "properties": {
+def _object(properties: dict[str, Any], optional: Iterable[str] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in set(optional)],
+        "properties": properties,
+    }
+
+
+_EPOCH = _object(
+    {
         "epoch": {"type": "integer", "minimum": 1},
         "train_loss": _num_or_null,
         "train_acc": _num,
@@ -92,141 +255,134 @@ _EPOCH = {
         "eval_s": _num,
         "step_s": _num,
         "overhead_s": _num,
-        # Added 2026-11-27 (optional: older records lack them): when the training phase began (Unix time,
-        # to line a job up with other processes or machine logs), and its CPU time and page faults.
-        "start_time": _num,
-        "cpu_user_s": _num,
-        "cpu_sys_s": _num,
-        "minor_faults": {"type": "integer", "minimum": 0},
-    },
-}
-
-_LOAD_SAMPLE = {
-    "type": "object",
-    "required": ["loadavg", "other_cpu"],
-    "properties": {"loadavg": _array(_num), "other_cpu": _num_or_null},
-}
+        "start_time": _num_or_null,
+        "cpu_user_s": _num_or_null,
+        "cpu_sys_s": _num_or_null,
+        "minor_faults": {"type": ["integer", "null"], "minimum": 0},
+    }
+)
+_LOAD_SAMPLE = _object({"loadavg": _array(_num), "other_cpu": _num_or_null})
+_ENVIRONMENT = _object(
+    {
+        "python": {"type": "string"},
+        "frameworks": {"type": "object", "additionalProperties": {"type": "string"}},
+        "cpu_model": {"type": "string"},
+        "cores": {"type": "integer"},
+        "threads": {"type": "integer"},
+        "os": {"type": "string"},
+        "hostname": {"type": "string"},
+        "git_commit": _str_or_null,
+        "git_dirty": {"type": ["boolean", "null"]},
+        "started_at": {"type": "string"},
+        "command": {"type": "string"},
+        "libc": _str_or_null,
+        "glibc_tunables": _str_or_null,
+    }
+)
 
 RECORD_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "rnn-bench job record",
-    "type": "object",
-    "required": [
-        "kind",
-        "schema_version",
-        "job_id",
-        "run",
-        "status",
-        "error",
-        "backend",
-        "cell",
-        "seed",
-        "mode",
-        "spec",
-        "spec_hash",
-        "data",
-        "weights_fingerprint",
-        "batch_order_hash",
-        "params",
-        "epochs",
-        "steps",
-        "test",
-        "target_acc",
-        "time_to_acc_s",
-        "samples_per_s",
-        "first_step_s",
-        "startup_s",
-        "peak_rss_mb",
-        "calibration",
-        "load",
-        "environment",
-        "runtime",
-    ],
-    "properties": {
-        "kind": {"const": JOB_KIND},
-        "schema_version": {"const": SCHEMA_VERSION},
-        "job_id": {"type": "string"},
-        "run": {"type": "string"},
-        "status": {"enum": list(STATUSES)},
-        "error": _str_or_null,
-        "backend": {"type": "string"},
-        "cell": {"enum": ["simplernn", "lstm", "gru"]},
-        "seed": {"type": "integer", "minimum": 0},
-        "mode": {"enum": ["matched", "native"]},
-        "spec": {"type": "object"},
-        "spec_hash": {"type": "string"},
-        "data": {
-            "type": "object",
-            "required": ["source", "source_hash", "fingerprint", "n_train", "n_val", "n_test"],
-            "properties": {
-                "source": {"type": "string"},
-                "source_hash": {"type": "string"},
-                "fingerprint": {"type": "string"},
-                "n_train": {"type": "integer"},
-                "n_val": {"type": "integer"},
-                "n_test": {"type": "integer"},
-            },
-        },
-        "weights_fingerprint": _str_or_null,
-        "batch_order_hash": _str_or_null,
-        "params": {"type": ["integer", "null"]},
-        "epochs": _array(_EPOCH),
-        # Per-step columns hold thousands of values: their element types are checked with NumPy in
-        # validate_record (_step_problems), ~50x faster than item-by-item schema validation.
-        "steps": {
-            "type": "object",
-            "required": list(STEP_COLUMNS),
-            "properties": {name: {"type": "array"} for name in STEP_COLUMNS},
-        },
-        "test": {
-            "oneOf": [
-                {"type": "null"},
-                {"type": "object", "required": ["loss", "acc"], "properties": {"loss": _num_or_null, "acc": _num}},
-            ]
-        },
-        "target_acc": _num,
-        "time_to_acc_s": _num_or_null,
-        "samples_per_s": _num_or_null,
-        "first_step_s": _num_or_null,
-        "startup_s": _num_or_null,
-        "peak_rss_mb": _num_or_null,
-        "calibration": {
-            "type": "object",
-            "required": ["start_s", "end_s"],
-            "properties": {"start_s": _array(_num), "end_s": _array(_num)},
-        },
-        "load": {
-            "type": "object",
-            "required": ["start", "end", "busy"],
-            "properties": {
-                "start": {"oneOf": [{"type": "null"}, _LOAD_SAMPLE]},
-                "end": {"oneOf": [{"type": "null"}, _LOAD_SAMPLE]},
-                "busy": {"type": "boolean"},
-            },
-        },
-        "environment": {
-            "type": "object",
-            "required": [
-                "python",
-                "frameworks",
-                "cpu_model",
-                "cores",
-                "threads",
-                "os",
-                "hostname",
-                "git_commit",
-                "git_dirty",
-                "started_at",
-                "command",
-            ],
-        },
-        "runtime": {"type": "object"},
-    },
+    **_object(
+        {
+            "kind": {"const": JOB_KIND},
+            "schema_version": {"const": RECORD_SCHEMA_VERSION},
+            "job_id": {"type": "string"},
+            "run": {"type": "string"},
+            "status": {"enum": list(STATUSES)},
+            "error": _str_or_null,
+            "backend": {"type": "string"},
+            "cell": {"enum": ["simplernn", "lstm", "gru"]},
+            "seed": {"type": "integer", "minimum": 0},
+            "mode": {"enum": ["matched", "native"]},
+            "spec": {"type": "object"},
+            "spec_hash": {"type": "string"},
+            "data": _object(
+                {
+                    "source": {"type": "string"},
+                    "source_hash": {"type": "string"},
+                    "fingerprint": {"type": "string"},
+                    "n_train": {"type": "integer"},
+                    "n_val": {"type": "integer"},
+                    "n_test": {"type": "integer"},
+                }
+            ),
+            "weights_fingerprint": _str_or_null,
+            "batch_order_hash": _str_or_null,
+            "params": _int_or_null,
+            "epochs": _array(_EPOCH),
+            # Per-step columns hold thousands of values: their element types are checked with plain Python
+            # in validate_record (_step_problems), ~50x faster than item-by-item schema validation.
+            "steps": _object({name: {"type": "array"} for name in STEP_COLUMNS}),
+            "test": {"oneOf": [{"type": "null"}, _object({"loss": _num_or_null, "acc": _num})]},
+            "target_acc": _num,
+            "time_to_acc_s": _num_or_null,
+            "samples_per_s": _num_or_null,
+            "first_step_s": _num_or_null,
+            "startup_s": _num_or_null,
+            "peak_rss_mb": _num_or_null,
+            "calibration": _object({"start_s": _array(_num), "end_s": _array(_num)}),
+            "load": _object(
+                {
+                    "start": {"oneOf": [{"type": "null"}, _LOAD_SAMPLE]},
+                    "end": {"oneOf": [{"type": "null"}, _LOAD_SAMPLE]},
+                    "busy": {"type": "boolean"},
+                }
+            ),
+            "environment": _ENVIRONMENT,
+            "execution": _object(
+                {
+                    "executor": {"type": "string"},
+                    "host": {"type": "string"},
+                    "shared_machine": {"type": "boolean"},
+                    "cpus": {"oneOf": [{"type": "null"}, _array({"type": "integer", "minimum": 0})]},
+                }
+            ),
+            "runtime": {"type": "object"},
+        }
+    ),
 }
 
 
+# -- the format history ----------------------------------------------------------------------------------
+def _v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added ``execution``, and made the per-epoch CPU/fault fields (absent before 2026-11-27) null
+    instead of missing; a version-1 job ran alone in a local process."""
+    out = dict(record)
+    env = out.get("environment") or {}
+    out.setdefault(
+        "execution", {"executor": "local", "host": env.get("hostname", ""), "shared_machine": False, "cpus": None}
+    )
+    optional = ("start_time", "cpu_user_s", "cpu_sys_s", "minor_faults")
+    out["epochs"] = [{**{k: None for k in optional}, **e} for e in out.get("epochs") or []]
+    out["environment"] = {"libc": None, "glibc_tunables": None, **env}
+    out["schema_version"] = 2
+    return out
+
+
+#: version -> the function that turns a record of that version into the next one.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def migrate(record: dict[str, Any], path: str | Path = "<record>") -> dict[str, Any]:
+    """The current version of a record dict of any known version; BenchError for an unknown one."""
+    version = record.get("schema_version")
+    while version != RECORD_SCHEMA_VERSION:
+        step = MIGRATIONS.get(version) if isinstance(version, int) else None
+        if step is None:
+            raise BenchError(
+                f"job record {path} has schema version {version!r}; this rnn-bench reads versions "
+                f"{', '.join(map(str, sorted(MIGRATIONS)))} to {RECORD_SCHEMA_VERSION}: rerun the job or use the "
+                "rnn-bench version that wrote it"
+            )
+        record = step(record)
+        version = record.get("schema_version")
+    return record
+
+
+# -- validation --------------------------------------------------------------------------------------------
 def validate_record(record: Any) -> list[str]:
-    """Every schema violation as one readable line (empty list: valid), plus the cross-field rules."""
+    """Every schema violation of a record's JSON form as one readable line (empty list: valid)."""
     import jsonschema  # imported lazily: only readers that validate need it
 
     validator = jsonschema.Draft202012Validator(RECORD_SCHEMA)
@@ -257,16 +413,18 @@ def _step_problems(steps: dict[str, list]) -> list[str]:
     return problems
 
 
+# -- files -------------------------------------------------------------------------------------------------
 def job_id(backend: str, cell: str, seed: int) -> str:
     return f"{backend}-{cell}-s{seed}"
 
 
-def write_record(path: str | Path, record: dict[str, Any]) -> None:
-    problems = validate_record(record)
+def write_record(path: str | Path, record: JobRecord) -> None:
+    data = record.to_dict()
+    problems = validate_record(data)
     if problems:
         # A bug in the harness, not user input: fail loudly rather than write a record readers reject.
         raise ValueError(f"refusing to write an invalid job record {path}: {problems[0]}")
-    write_json(path, record)
+    write_json(path, data)
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -284,20 +442,22 @@ def read_json(path: str | Path, what: str) -> Any:
         ) from None
 
 
-def read_record(path: str | Path) -> dict[str, Any]:
-    """Read and validate one job record; BenchError (one line) when it is corrupt or of another schema."""
-    record = read_json(path, "job record")
-    if not isinstance(record, dict) or record.get("kind") != JOB_KIND:
-        raise BenchError(f"{path} is not an rnn-bench job record")
-    if record.get("schema_version") != SCHEMA_VERSION:
-        raise BenchError(
-            f"job record {path} has schema version {record.get('schema_version')!r}; this rnn-bench reads "
-            f"version {SCHEMA_VERSION}: rerun the job or use the rnn-bench version that wrote it"
-        )
-    problems = validate_record(record)
+def read_record(path: str | Path) -> JobRecord:
+    """The one reader: read, migrate to the current version, validate; BenchError (one line) when the file
+    is corrupt, foreign or of an unknown version."""
+    return parse_record(read_json(path, "job record"), path)
+
+
+def parse_record(data: Any, where: str | Path) -> JobRecord:
+    """A record's JSON form (read from a file, or sent back by an executor) as a ``JobRecord``: migrated to
+    the current version and validated; BenchError (one line) naming ``where`` when it is not a valid record."""
+    if not isinstance(data, dict) or data.get("kind") != JOB_KIND:
+        raise BenchError(f"{where} is not an rnn-bench job record")
+    data = migrate(data, where)
+    problems = validate_record(data)
     if problems:
-        raise BenchError(f"job record {path} is invalid: {problems[0]}")
-    return record
+        raise BenchError(f"job record {where} is invalid: {problems[0]}")
+    return JobRecord.from_dict(data)
 
 
 def run_dirs(results: str | Path) -> list[Path]:

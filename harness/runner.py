@@ -1,314 +1,110 @@
-"""The benchmark matrix: every (backend x cell x seed) job in its own fresh process, one after another.
+"""``bench run`` from the plan to the records: the one place that drives a run.
 
-Design (optimum-benchmark style): the runner never imports a framework; it prepares the data once, writes
-a task file per job, and starts ``python -m harness.worker TASK`` with thread pools pinned through the
-environment. A crash, hang (``timeout_s``) or out-of-memory kill of one job is recorded in the manifest as
-a failed job and the others carry on; ``resume`` reruns only jobs that are missing or not ok; Ctrl-C stops
-cleanly (finished jobs stay, the running one is marked interrupted).
+The runner never imports a framework. It connects the executor (``harness.executors``: local processes
+one at a time, or Dask) first, so that a cluster that cannot be reached fails before any data is
+prepared; a timing run then takes the machine's timing lock (``harness.machine_lock``); the data is
+prepared once; the run folder (``harness.run_folder``) is created, or reopened with ``--resume``; and one
+task per job goes to the executor. Whichever executor ran a job, the runner validates the record that
+comes back and writes it, with the job's status, into the run folder.
+
+A crash, hang (``timeout_s``) or out-of-memory kill of one job is recorded as a failed job and the others
+carry on; ``--resume`` reruns only the jobs that are missing or not ok; Ctrl-C, SIGTERM and SIGHUP stop
+cleanly (``harness.stop_signals``: finished jobs stay, the running ones are marked interrupted).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import queue
-import signal
-import subprocess
+import contextlib
+import socket
 import sys
-import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import ensure_writable_dir, write_json
-from .environment import worker_env
 from .errors import BenchError
-from .jobs import EVENT_PREFIX, Job, Task
+from .executors import make_executor
+from .executors.base import JobResult
+from .executors.process import JobFiles
+from .jobs import Job, Task
+from .machine_lock import Holder, timing_lock
+from .manifest import Manifest, session_of
+from .plan import RunConfig
 from .progress import Progress
-from .records import RUN_KIND, SCHEMA_VERSION, read_json, read_record
-from .spec import Spec
-
-#: After SIGTERM/SIGINT a worker gets this long to write its record before it is killed.
-STOP_GRACE_S = 20.0
-PREPARED_FILE = "data.npz"
+from .records import JobRecord
+from .run_folder import InvalidRecord, RunFolder, default_run_name
+from .stop_signals import StopRequested, StopState, stop_on_signals
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    spec: Spec
-    backends: tuple[str, ...]
-    cells: tuple[str, ...]
-    seeds: tuple[int, ...]
-    mode: str
-    data: str | None
-    threads: int
-    target_acc: float
-    results: Path
-    name: str | None = None
-    train_limit: int | None = None
-    test_limit: int | None = None
-    timeout_s: float | None = None
-    command: str = "bench run"
-    backend_extra: dict[str, Any] = field(default_factory=dict)
+def start(
+    config: RunConfig,
+    progress_factory: Callable[[], Progress],
+    resume: str | None = None,
+    notify: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
+) -> tuple[RunFolder, dict[str, str]]:
+    """Create (or reopen with ``resume``) a run, then execute the jobs it still needs; returns the run
+    folder and job_id -> final status of the jobs run now. ``notify`` gets the lines said before the
+    progress display starts (waiting for the timing lock)."""
+    with stop_on_signals() as stop:
+        return _start(config, progress_factory, resume, notify, stop)
 
 
-def plan(backends: Sequence[str], cells: Sequence[str], seeds: Sequence[int], mode: str) -> list[Job]:
-    """Cell-major order, so the two backends of one cell run back to back under the most similar
-    machine conditions."""
-    return [Job(b, c, s, mode) for c in cells for s in seeds for b in backends]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def default_run_name() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-class Run:
-    """A run folder: manifest.json, tasks/, jobs/ (records), logs/, and the prepared data while needed."""
-
-    def __init__(self, path: Path, manifest: dict[str, Any]):
-        self.path = path
-        self.manifest = manifest
-
-    @property
-    def name(self) -> str:
-        return self.manifest["name"]
-
-    def save(self) -> None:
-        self.manifest["updated_at"] = _now()
-        write_json(self.path / "manifest.json", self.manifest)
-
-    def job_entry(self, job_id: str) -> dict[str, Any]:
-        return next(j for j in self.manifest["jobs"] if j["job_id"] == job_id)
-
-    def set_status(
-        self,
-        job_id: str,
-        status: str,
-        error: str | None = None,
-        wall_s: float | None = None,
-        runner_cpu_s: float | None = None,
-    ) -> None:
-        entry = self.job_entry(job_id)
-        entry.update(status=status, error=error, wall_s=wall_s, runner_cpu_s=runner_cpu_s)
-        self.save()
-
-    def jobs(self) -> list[Job]:
-        mode = self.manifest["matrix"]["mode"]
-        return [Job(j["backend"], j["cell"], j["seed"], mode) for j in self.manifest["jobs"]]
-
-    def finished_ok(self, job: Job) -> bool:
-        """A job counts as done only if the manifest says ok AND its record reads back valid and ok."""
-        entry = self.job_entry(job.job_id)
-        if entry["status"] != "ok":
-            return False
-        try:
-            return read_record(self.path / entry["record"])["status"] == "ok"
-        except BenchError:
-            return False
-
-
-def create_run(config: RunConfig, data_info: dict[str, Any]) -> Run:
-    results = ensure_writable_dir(config.results, "results folder")
-    name = config.name or default_run_name()
-    path = results / name
-    if (path / "manifest.json").exists():
-        raise BenchError(
-            f"run {name!r} already exists in {results}; resume it with --resume {name} or pick another --name"
-        )
-    jobs = plan(config.backends, config.cells, config.seeds, config.mode)
-    manifest = {
-        "kind": RUN_KIND,
-        "schema_version": SCHEMA_VERSION,
-        "name": name,
-        "created_at": _now(),
-        "updated_at": _now(),
-        "command": config.command,
-        "spec": config.spec.to_dict(),
-        "matrix": {
-            "backends": list(config.backends),
-            "cells": list(config.cells),
-            "seeds": list(config.seeds),
-            "mode": config.mode,
-        },
-        "data": data_info,
-        "data_request": {"data": config.data, "train_limit": config.train_limit, "test_limit": config.test_limit},
-        "threads": config.threads,
-        "target_acc": config.target_acc,
-        "timeout_s": config.timeout_s,
-        "backend_extra": dict(config.backend_extra),
-        "jobs": [
-            {
-                "job_id": j.job_id,
-                "backend": j.backend,
-                "cell": j.cell,
-                "seed": j.seed,
-                "status": "pending",
-                "record": f"jobs/{j.job_id}.json",
-                "error": None,
-                "wall_s": None,
-                "runner_cpu_s": None,
-            }
-            for j in jobs
-        ],
-    }
-    run = Run(path, manifest)
-    run.save()
-    return run
-
-
-def open_run(results: Path, name: str) -> Run:
-    path = Path(name) if Path(name).is_dir() else Path(results) / name
-    manifest = read_json(path / "manifest.json", "run manifest")
-    if manifest.get("kind") != RUN_KIND or manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BenchError(f"{path} is not a run of this rnn-bench version; start a new run instead of --resume")
-    ensure_writable_dir(path, "run folder")
-    return Run(path, manifest)
-
-
-@dataclass
-class JobOutcome:
-    status: str
-    error: str | None
-    wall_s: float
-    summary: str
-    #: CPU the runner itself (this process, all its threads, not the worker) used while the job ran: the
-    #: evidence that the parent does not compete with the worker for the machine's cores.
-    runner_cpu_s: float
-
-
-def _reader(stream, out: queue.Queue[str | None]) -> None:
-    for line in stream:
-        out.put(line)
-    out.put(None)
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        sig = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        hint = " (out of memory? the kernel's OOM killer sends SIGKILL)" if -code == signal.SIGKILL else ""
-        return f"worker killed by {sig}{hint}"
-    return f"worker exited with code {code}"
-
-
-def run_job(run: Run, task: Task, on_event: Callable[[dict[str, Any]], None], timeout_s: float | None) -> JobOutcome:
-    """Start one worker, relay its events, enforce the timeout, and read back its record."""
-    job = task.job
-    task = dataclasses.replace(task, spawned_at=time.time())
-    task_path = run.path / "tasks" / f"{job.job_id}.json"
-    task.write(task_path)
-    log_path = run.path / "logs" / f"{job.job_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **worker_env(task.threads), "PYTHONUNBUFFERED": "1"}
-    started, cpu_started = time.monotonic(), time.process_time()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.worker", str(task_path)],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            # Its own session: Ctrl-C reaches only the runner, which then stops the job in order.
-            start_new_session=True,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
-        stop_reason = None
-        deadline = started + timeout_s if timeout_s else None
-        try:
-            while True:
-                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-                try:
-                    line = lines.get(timeout=wait)
-                except queue.Empty:
-                    line = ""
-                if line is None:
-                    break
-                if line.startswith(EVENT_PREFIX):
-                    try:
-                        on_event(json.loads(line[len(EVENT_PREFIX) :]))
-                    except ValueError:
-                        pass
-                elif line:
-                    log.write(line)
-                if deadline is not None and time.monotonic() > deadline and stop_reason is None:
-                    stop_reason = "timeout"
-                    _stop(proc, signal.SIGTERM)
-        except KeyboardInterrupt:
-            stop_reason = "interrupted"
-            _stop(proc, signal.SIGINT)
-            raise
-        finally:
-            code = proc.wait()
-    wall, runner_cpu = time.monotonic() - started, time.process_time() - cpu_started
-    record_path = Path(task.record_path)
+def _start(
+    config: RunConfig,
+    progress_factory: Callable[[], Progress],
+    resume: str | None,
+    notify: Callable[[str], None],
+    stop: StopState,
+) -> tuple[RunFolder, dict[str, str]]:
+    folder: RunFolder | None = None
+    if resume:
+        folder = RunFolder.open(config.results, resume)
+        config = folder.manifest.run_config(config, folder.path.parent)
+        todo = [job for job in folder.jobs() if not folder.finished_ok(job)]
+        if not todo:
+            return folder, {}
+        name, path = folder.name, folder.path
+    else:
+        name = config.name or default_run_name()
+        path = RunFolder.check_new(config.results, name)  # fail fast, before preparing data
+    session = session_of(config, socket.gethostname())
     try:
-        record = read_record(record_path)
-    except BenchError as err:
-        status = "timeout" if stop_reason == "timeout" else "failed"
-        reason = "ran past --timeout" if stop_reason == "timeout" else _describe_exit(code)
-        return JobOutcome(status, f"{reason}; no valid record ({err}); see {log_path}", wall, reason, runner_cpu)
-    return JobOutcome(record["status"], record["error"], wall, _summary(record, wall), runner_cpu)
-
-
-def _stop(proc: subprocess.Popen, sig: int) -> None:
-    """Ask the worker's process group to stop; kill it if it has not within the grace period."""
-    try:
-        os.killpg(proc.pid, sig)
-        proc.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _summary(record: dict[str, Any], wall: float) -> str:
-    from . import derive, stats  # scipy is slow to import: keep it off every `bench` call's path
-
-    if record["status"] != "ok":
-        return record["error"] or record["status"]
-    steps = stats.summarize(derive.timed_steps(record))
-    best = max((e["val_acc"] for e in record["epochs"]), default=float("nan"))
-    busy = " [machine was busy: timings suspect]" if record["load"]["busy"] else ""
-    return (
-        f"test_acc {record['test']['acc']:.4f}, best val_acc {best:.4f}, "
-        f"median step {steps.median * 1000:.1f} ms, {wall:.0f} s{busy}"
-    )
-
-
-def execute(run: Run, tasks: Sequence[Task], progress: Progress, timeout_s: float | None) -> dict[str, str]:
-    """Run ``tasks`` in order; returns job_id -> final status. Ctrl-C marks the running job interrupted,
-    saves the manifest and re-raises."""
-    statuses: dict[str, str] = {}
-    total = len(tasks)
-    try:
-        for k, task in enumerate(tasks, start=1):
-            job = task.job
-            label = f"{job.backend}/{job.cell}/seed {job.seed}"
-            run.set_status(job.job_id, "running")
-            progress.job_started(k, total, label)
+        with make_executor(config.executor, config.threads) as executor, _machine_lock(config, name, notify):
+            info, ds = _prepare_data(config)
+            if folder is None:
+                folder = RunFolder.create(path, Manifest.new(config, name, info, session))
+                todo = folder.jobs()
+            else:
+                _check_same_data(folder, info)
+                folder.add_session(session)
+            data_path = folder.write_prepared(ds)
+            executor.ship_data(data_path, info["fingerprint"])
+            recorder = RunRecorder(folder, progress_factory(), len(todo), stop)
             try:
-                outcome = run_job(run, task, progress.event, timeout_s)
-            except KeyboardInterrupt:
-                run.set_status(job.job_id, "interrupted", "interrupted by Ctrl-C")
-                progress.job_finished(label, "interrupted", "interrupted by Ctrl-C")
+                executor.run(make_tasks(folder, todo, config, data_path), recorder, config.timeout_s)
+            except BaseException as err:
+                recorder.abandon(stop.reason or f"the run stopped: {str(err) or type(err).__name__}")
                 raise
-            run.set_status(
-                job.job_id, outcome.status, outcome.error, round(outcome.wall_s, 3), round(outcome.runner_cpu_s, 3)
-            )
-            statuses[job.job_id] = outcome.status
-            progress.job_finished(label, outcome.status, outcome.summary)
-    finally:
-        progress.close()
-    return statuses
+            finally:
+                recorder.close()
+    except StopRequested as err:
+        err.run_path = path  # the CLI names the run to resume
+        raise
+    if all(folder.finished_ok(job) for job in folder.jobs()):
+        folder.remove_prepared()
+    return folder, recorder.statuses
+
+
+def _machine_lock(
+    config: RunConfig, name: str, notify: Callable[[str], None]
+) -> contextlib.AbstractContextManager[Any]:
+    """A timing run on this machine holds its timing lock throughout, data preparation included (it loads
+    the machine too). Dask jobs take it on the host that runs them; accuracy-only runs need none."""
+    ex = config.executor
+    if ex.kind != "local" or not ex.timing:
+        return contextlib.nullcontext()
+    from .manifest import now
+
+    return timing_lock(Holder.this_process(name, now()), wait=ex.wait_for_lock, on_wait=notify)
 
 
 def _prepare_data(config: RunConfig) -> tuple[dict[str, Any], Any]:
@@ -320,78 +116,118 @@ def _prepare_data(config: RunConfig) -> tuple[dict[str, Any], Any]:
     return ds.identity(), ds
 
 
-def _write_prepared(run: Run, ds: Any) -> Path:
-    from .data import save_prepared
+def _check_same_data(folder: RunFolder, info: dict[str, Any]) -> None:
+    recorded = folder.manifest.data["fingerprint"]
+    if info["fingerprint"] != recorded:
+        raise BenchError(
+            f"the data for run {folder.name} now has fingerprint {info['fingerprint'][:12]}, not "
+            f"{recorded[:12]}: the source changed, so the run cannot be resumed; start a new run"
+        )
 
-    path = run.path / PREPARED_FILE
-    if not path.exists():
-        save_prepared(ds, path)
-    return path
 
-
-def make_tasks(run: Run, jobs: Sequence[Job], config: RunConfig, data_path: Path) -> list[Task]:
-    base = Spec.from_dict(run.manifest["spec"])
-    fingerprint = run.manifest["data"]["fingerprint"]
+def make_tasks(folder: RunFolder, jobs: Sequence[Job], config: RunConfig, data_path: Path) -> list[Task]:
     return [
         Task(
             job=job,
-            spec=base.replace(cell=job.cell, seed=job.seed),
-            run=run.name,
+            spec=config.spec.replace(cell=job.cell, seed=job.seed),
+            run=folder.name,
             data_path=str(data_path),
-            data_fingerprint=fingerprint,
+            data_fingerprint=folder.manifest.data["fingerprint"],
             threads=config.threads,
-            target_acc=float(run.manifest["target_acc"]),
-            record_path=str(run.path / "jobs" / f"{job.job_id}.json"),
-            command=run.manifest["command"],
-            spawned_at=0.0,  # set by run_job when the process actually starts
-            backend_extra=dict(run.manifest.get("backend_extra", {})),
+            target_acc=config.target_acc,
+            record_path=str(folder.record_path(job.job_id)),
+            command=config.command,
+            spawned_at=0.0,  # set when the process actually starts
+            backend_extra=dict(config.backend_extra),
+            executor=config.executor.kind,
+            shared_machine=not config.executor.timing,
         )
         for job in jobs
     ]
 
 
-def start(
-    config: RunConfig, progress_factory: Callable[[], Progress], resume: str | None = None
-) -> tuple[Run, dict[str, str]]:
-    """Create (or reopen with ``resume``) a run, then execute the jobs it still needs."""
-    if resume:
-        run = open_run(config.results, resume)
-        m = run.manifest
-        req = m.get("data_request", {})
-        config = RunConfig(
-            spec=Spec.from_dict(m["spec"]),
-            backends=tuple(m["matrix"]["backends"]),
-            cells=tuple(m["matrix"]["cells"]),
-            seeds=tuple(m["matrix"]["seeds"]),
-            mode=m["matrix"]["mode"],
-            data=req.get("data"),
-            threads=config.threads,
-            target_acc=float(m["target_acc"]),
-            results=run.path.parent,
-            name=run.name,
-            train_limit=req.get("train_limit"),
-            test_limit=req.get("test_limit"),
-            timeout_s=config.timeout_s,
-            command=m["command"],
-            backend_extra=dict(m.get("backend_extra", {})),
+def label(job: Job) -> str:
+    return _label(job.backend, job.cell, job.seed)
+
+
+def _label(backend: str, cell: str, seed: int) -> str:
+    return f"{backend}/{cell}/seed {seed}"
+
+
+class RunRecorder:
+    """The runner's side of execution (a ``JobSink``): each job's status, host and record into the run
+    folder, and its progress onto the display."""
+
+    def __init__(self, folder: RunFolder, progress: Progress, total: int, stop: StopState):
+        self.folder = folder
+        self.progress = progress
+        self.total = total
+        self.stop = stop
+        self.count = 0
+        self.statuses: dict[str, str] = {}
+
+    def files(self, job: Job) -> JobFiles:
+        return self.folder.job_files(job)
+
+    def started(self, job: Job, host: str) -> None:
+        self.count += 1
+        self.folder.update_job(job.job_id, status="running", host=host, error=None)
+        self.progress.job_started(self.count, self.total, label(job), host)
+
+    def event(self, job: Job, event: dict[str, Any]) -> None:
+        self.progress.event(label(job), event)
+
+    def message(self, text: str) -> None:
+        self.progress.message(text)
+
+    def finished(self, job: Job, result: JobResult) -> None:
+        status, error, record = result.status, result.error, result.record
+        if result.log is not None:
+            self.folder.write_log(job.job_id, result.log)
+        if status == "interrupted" and self.stop.reason:
+            # The worker only knows it was stopped; the runner knows why.
+            error = self.stop.reason if record is not None else f"{self.stop.reason}; {error}"
+            record = None if record is None else {**record, "error": self.stop.reason}
+        stored = None
+        if record is not None:
+            try:
+                stored = self.folder.write_record(job.job_id, record)
+            except InvalidRecord as err:
+                status = "failed"
+                error = f"its worker wrote an invalid record ({err}); see {self.files(job).log_name}"
+        self.folder.update_job(
+            job.job_id,
+            status=status,
+            error=error,
+            wall_s=round(result.wall_s, 3),
+            runner_cpu_s=None if result.runner_cpu_s is None else round(result.runner_cpu_s, 3),
+            host=result.host,
         )
-        todo = [job for job in run.jobs() if not run.finished_ok(job)]
-        if not todo:
-            return run, {}
-        info, ds = _prepare_data(config)
-        if info["fingerprint"] != m["data"]["fingerprint"]:
-            raise BenchError(
-                f"the data for run {run.name} now has fingerprint {info['fingerprint'][:12]}, not "
-                f"{m['data']['fingerprint'][:12]}: the source changed, so the run cannot be resumed; start a new run"
-            )
-    else:
-        ensure_writable_dir(config.results, "results folder")  # fail fast, before preparing data
-        info, ds = _prepare_data(config)
-        run = create_run(config, info)
-        todo = run.jobs()
-    data_path = _write_prepared(run, ds)
-    tasks = make_tasks(run, todo, config, data_path)
-    statuses = execute(run, tasks, progress_factory(), config.timeout_s)
-    if all(run.finished_ok(job) for job in run.jobs()):
-        data_path.unlink(missing_ok=True)  # prepared arrays are only needed to resume
-    return run, statuses
+        self.statuses[job.job_id] = status
+        summary = _summary(stored, result.wall_s) if stored is not None and status == "ok" else error or status
+        self.progress.job_finished(label(job), status, summary)
+
+    def abandon(self, reason: str) -> None:
+        """After the executor has stopped: a job still marked running never came back, so it was interrupted."""
+        for entry in self.folder.manifest.jobs:
+            if entry.status == "running":
+                with contextlib.suppress(BenchError):  # e.g. a full disk: the original error is the news
+                    self.folder.update_job(entry.job_id, status="interrupted", error=reason)
+                self.statuses[entry.job_id] = "interrupted"
+                self.progress.job_finished(_label(entry.backend, entry.cell, entry.seed), "interrupted", reason)
+
+    def close(self) -> None:
+        self.progress.close()
+
+
+def _summary(record: JobRecord, wall: float) -> str:
+    from . import derive, stats  # scipy is slow to import: keep it off every `bench` call's path
+
+    steps = stats.summarize(derive.timed_steps(record))
+    best = max((e.val_acc for e in record.epochs), default=float("nan"))
+    busy = " [machine was busy: timings suspect]" if record.load.busy else ""
+    test_acc = record.test.acc if record.test else float("nan")
+    return (
+        f"test_acc {test_acc:.4f}, best val_acc {best:.4f}, "
+        f"median step {steps.median * 1000:.1f} ms, {wall:.0f} s{busy}"
+    )

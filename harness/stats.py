@@ -1,75 +1,16 @@
-"""Pure statistics: no I/O, no global state, NumPy/SciPy only. Tested on fixed inputs in tests/.
+"""Pure statistics: no I/O, no global state, no thresholds or verdicts (those are ``harness.check``'s).
 
-Percentiles use NumPy's default (linear interpolation); every function takes raw samples, never
-pre-aggregated numbers, so reports and checks derive everything from the records' raw values.
-
-Regression significance (``speed_verdict``, used by ``bench check``)
---------------------------------------------------------------------
-The samples are one series of per-step wall times per job, in step order. Those steps are **not**
-independent: a busy neighbour, a frequency change or a GC pause slows many consecutive steps, so the
-series is autocorrelated. A test that treats thousands of steps as iid (Mann-Whitney U or a plain
-bootstrap on raw steps) then gives p-values and intervals far too small: on simulated AR(1) step times
-(phi 0.9, 300 steps a side, identical distributions) Mann-Whitney U on raw steps called 63 of 100
-comparisons significant at alpha 0.01; the block statistics below, 3 of 100
-(``tests/test_stats.py``). We therefore use the *batch means* idea from steady-state
-simulation output analysis (Law & Kelton; Schmeiser 1982):
-
-- each job's series is cut into contiguous, non-overlapping **blocks** (``block_length``): long enough
-  to span the series' measured memory (twice the lag after which its autocorrelation vanishes), so one
-  block's median is nearly independent of the next, and few enough (at most ``MAX_BLOCKS_PER_JOB`` = 30
-  per job, the classic 10-30 batches) that each block median is stable. Epochs were considered as the
-  blocks and rejected: smoke runs have 1-3 epochs, too few blocks for any test, and an epoch is not
-  the unit of the noise (a busy neighbour comes and goes at any step);
-- **p-value**: Mann-Whitney U (two-sided) on the candidate's block medians against the baseline's. A rank
-  test: distribution-free, robust to the heavy right tail of step times, exact for small block counts;
-- **effect**: the ratio of the sides' **fastest block** (the smallest block median over every block of
-  every job; candidate / baseline), not of their overall medians. The reason is measured: on the 2-core
-  development VM, identical code in back-to-back processes ran at per-process median step times of
-  11.4-19.8 ms (torch) and 19.3-39.7 ms (keras) over 80 CI smoke runs, because other tenants of the host
-  slow whole stretches of a job, and sometimes a whole job, by up to about 2x (a NumPy workload timed in a loop
-  showed the same episodes, with no steal time reported and CPU time equal to wall time). Such episodes
-  only ever add time, so the fastest sustained stretch of a side estimates its uncontended speed, and a
-  block (several consecutive steps) rather than a single step keeps one lucky step from setting it.
-  With one run a side, A/A ratios of fastest blocks still ranged 0.600-1.581 (a whole run can be slowed);
-  with three interleaved runs a side, 0.906-1.086 (``scripts/regroup_rounds.py`` on the runs
-  ``scripts/prove_check.py --keep`` wrote). The price: a regression that slows
-  only a minority of steps (a periodic stall) moves the fastest block little; the median, shown beside
-  it, still shows it;
-- **one job cannot decide**: the effect must survive leaving out any one job of either side. The
-  regression test uses the candidate's fastest block over the baseline's fastest block *from its second-
-  fastest job* (the baseline's luckiest job left out); an improvement, the candidate's second-fastest job
-  over the baseline's fastest. Between-process noise, not step noise, is what fools a minimum: on the
-  development VM the fast level itself differs by 10-20% from one process to the next, and one process
-  that caught a fast stretch (or a side none of whose processes did) made identical code look 1.1-1.6x
-  slower. On 8 four-round trials recorded after this rule was chosen (``scripts/replay_check.py
-  /tmp/prove5/runs --splits``: every 4-vs-4 split of a trial's 8 identical-code runs), it reported 4 A/A
-  regressions in 560 rows and caught 77.5% of 25% slowdowns, where the hierarchical job bootstrap it
-  replaced reported 5 and caught 53.6%: that bootstrap's interval for a minimum over four jobs was far too
-  wide (a job-resampled minimum misses the fast job in about a third of resamples; a 25% slowdown with
-  Mann-Whitney p < 1e-9 got an interval from -12% to +121%). With one job a side there is nothing to
-  leave out and the point ratio is used;
-- **CI**: a seeded bootstrap of the ratio that resamples each side's block medians (the blocks of all
-  jobs pooled); percentile interval at confidence 1 - alpha. It covers the step-level noise; the
-  leave-one-job-out rule above covers the between-job noise;
-- a change is *significant* only when both agree (p < alpha and the CI excludes 1), so the table never
-  shows a verdict its own interval contradicts.
-
-Between-process noise is why a side should hold several jobs (``--seeds``) and, where the code under
-test allows it, several runs **interleaved** with the other side's (baseline, candidate, baseline, ...:
-``bench check`` takes several runs a side), so a slow episode of the host hits both sides. The effect
-threshold (``max_slowdown``) covers what remains: a regression needs the ratio beyond 1 + max_slowdown
-**and** significance. Improvements use the mirror threshold 1 / (1 + max_slowdown) (symmetric in log
-space: swapping baseline and candidate swaps regression and improvement). With six interleaved runs a
-side of the CI smoke matrix on the development VM, 20 fresh trials at the defaults reported no A/A
-regression and caught all 20 25% slowdowns (README, "Measured error rates"; ``scripts/prove_check.py``).
+Every function takes raw samples, never pre-aggregated numbers; percentiles use NumPy's default (linear
+interpolation). The speed comparison (``compare_speed``) uses batch means on block medians, the fastest
+block and a leave-one-job-out range; why, with the measurements behind each choice: docs/methodology.md,
+"Statistics of bench check".
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from functools import partial
 
 import numpy as np
@@ -143,7 +84,9 @@ def one_sample_t_p(values: Sequence[float]) -> float:
     return float(2 * _sps.t.sf(abs(t), a.size - 1))
 
 
-def _finite(values: Sequence[float]) -> np.ndarray:
+def _finite(values: Iterable[float]) -> np.ndarray:
+    if not isinstance(values, np.ndarray | Sequence):
+        values = list(values)  # a generator
     a = np.asarray(values, dtype=float).ravel()
     return a[np.isfinite(a)]
 
@@ -175,7 +118,7 @@ def block_length(series: Sequence[float]) -> int:
     capped at n / MIN_BLOCKS_PER_JOB so that one job still gives enough blocks for a rank test (a
     series correlated beyond that is compared less honestly; the effect threshold covers the rest).
     """
-    a = _positive(series)
+    a = positive(series)
     n = int(a.size)
     if n < 2 * MIN_BLOCKS_PER_JOB:
         return 1  # too short to cut into blocks of two or more: every step is its own block
@@ -210,7 +153,7 @@ def correlation_lag(series: Sequence[float]) -> int:
 
 def split_blocks(series: Sequence[float]) -> list[np.ndarray]:
     """Contiguous, non-overlapping blocks of near-equal size (sizes differ by at most one)."""
-    a = _positive(series)
+    a = positive(series)
     if a.size == 0:
         return []
     return np.array_split(a, max(1, a.size // block_length(a)))
@@ -274,27 +217,37 @@ def leave_one_job_out(jobs_baseline: np.ndarray, jobs_candidate: np.ndarray) -> 
 
 
 def iid_bootstrap_min(values: Sequence[float], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    a = _positive(values)
+    a = positive(values)
     return a[rng.integers(0, a.size, size=(n_resamples, a.size))].min(axis=1)
 
 
-class Change(str, Enum):  # noqa: UP042 - one enum with check.Verdict is due
-    REGRESSION = "regression"
-    IMPROVEMENT = "improvement"
-    NO_CHANGE = "no significant change"
-    INCONCLUSIVE = "inconclusive"  # too little data for the test to ever reach significance
+@dataclass(frozen=True, eq=False)
+class JobSteps:
+    """One job's timed steps (finite, positive, in step order) and their block medians, computed once so that
+    many comparisons of the same jobs (``bench check calibrate`` replays thousands) do not redo them."""
+
+    steps: np.ndarray
+    block_medians: np.ndarray
+
+
+def job_steps(series: Sequence[float]) -> JobSteps:
+    a = positive(series)
+    medians = job_block_medians([split_blocks(a)])
+    return JobSteps(a, medians[0] if medians else np.empty(0))
 
 
 @dataclass(frozen=True)
-class SpeedVerdict:
-    change: Change
+class SpeedComparison:
+    """The numbers behind a step-time comparison of a candidate against a baseline; no verdict."""
+
     ratio: float  # candidate / baseline fastest block median (over the calibration ratio when normalised)
-    low: float  # bootstrap CI of ratio, confidence 1 - alpha
+    low: float  # bootstrap interval of ratio, confidence 1 - alpha (nan when no test was possible)
     high: float
-    robust_low: float  # the ratio with the baseline's fastest job left out (what a regression must exceed)
-    robust_high: float  # with the candidate's fastest job left out (what an improvement must stay below)
+    robust_low: float  # the ratio with the baseline's fastest job left out
+    robust_high: float  # with the candidate's fastest job left out
     p_value: float  # Mann-Whitney U on block medians (two-sided)
-    median_baseline: float  # raw step-time medians over all timed steps, seconds (what a table shows)
+    min_p_value: float  # the smallest p these block counts could ever give
+    median_baseline: float  # raw step-time medians over all timed steps, seconds
     median_candidate: float
     fastest_baseline: float  # raw fastest block medians, seconds (what the ratio compares)
     fastest_candidate: float
@@ -305,110 +258,110 @@ class SpeedVerdict:
     jobs_baseline: int
     jobs_candidate: int
     normalised: bool
-    reason: str  # one line: why this verdict
+    problem: str = ""  # why no ratio could be computed ("" when one was)
 
 
-def speed_verdict(
-    baseline: SeriesLike,
-    candidate: SeriesLike,
-    max_slowdown: float = 0.10,
+def compare_speed(
+    baseline: SeriesLike | Sequence[JobSteps],
+    candidate: SeriesLike | Sequence[JobSteps],
     alpha: float = 0.01,
     *,
     baseline_scale: Sequence[float] | None = None,
     candidate_scale: Sequence[float] | None = None,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
-) -> SpeedVerdict:
-    """Compare step times: regression / improvement / no significant change (see the module docstring).
+) -> SpeedComparison:
+    """Fastest-block ratio, its bootstrap interval, its leave-one-job-out range and the rank test's p.
 
-    ``baseline`` and ``candidate``: one series of step times or a list of them (one per job, in step
-    order; blocks never cross jobs). ``*_scale``: calibration timings of each side; when both are given
-    the step times are divided by their fastest calibration (machine speed, measured the way the steps
-    are), and the bootstrap resamples the calibration timings too, so their noise widens the interval.
-    Non-finite and non-positive values are dropped. Deterministic for a given ``seed``.
+    ``baseline`` and ``candidate``: one series of step times, a list of them (one per job, in step order;
+    blocks never cross jobs), or ``JobSteps``. ``*_scale``: calibration timings of each side; when both are
+    given the step times are divided by their fastest calibration, and the bootstrap resamples the
+    calibration timings too. Non-finite and non-positive values are dropped. ``alpha`` sets the interval's
+    confidence; when the block counts cannot reach p < alpha, no test is run (p and interval nan).
+    Deterministic for a given ``seed``.
     """
-    base, cand = _as_series(baseline), _as_series(candidate)
-    blocks_b, blocks_c = [split_blocks(s) for s in base], [split_blocks(s) for s in cand]
-    n_b, n_c = sum(s.size for s in base), sum(s.size for s in cand)
-    med_b = float(np.median(np.concatenate(base))) if n_b else math.nan
-    med_c = float(np.median(np.concatenate(cand))) if n_c else math.nan
-    # Each job's block medians, computed once: pooled for the test and the bootstrap, per job for the
-    # fastest block and the leave-one-job-out range.
-    per_job_b, per_job_c = job_block_medians(blocks_b), job_block_medians(blocks_c)
+    base, cand = _as_jobs(baseline), _as_jobs(candidate)
+    n_b, n_c = sum(j.steps.size for j in base), sum(j.steps.size for j in cand)
+    med_b = float(np.median(np.concatenate([j.steps for j in base]))) if n_b else math.nan
+    med_c = float(np.median(np.concatenate([j.steps for j in cand]))) if n_c else math.nan
+    per_job_b = [j.block_medians for j in base if j.block_medians.size]
+    per_job_c = [j.block_medians for j in cand if j.block_medians.size]
     bm_b, bm_c = _pooled(per_job_b), _pooled(per_job_c)
     jobs_b, jobs_c = _sorted_minima(per_job_b), _sorted_minima(per_job_c)
     fast_b, fast_c = _fastest(jobs_b), _fastest(jobs_c)
     normalised = baseline_scale is not None and candidate_scale is not None
-    scale_b = _positive(baseline_scale) if normalised else np.ones(1)
-    scale_c = _positive(candidate_scale) if normalised else np.ones(1)
-
-    def result(
-        change: Change,
-        reason: str,
-        ratio=math.nan,
-        low=math.nan,
-        high=math.nan,
-        p=math.nan,
-        robust=(math.nan, math.nan),
-    ):
-        return SpeedVerdict(
-            change,
-            ratio,
-            low,
-            high,
-            *robust,
-            p,
-            med_b,
-            med_c,
-            fast_b,
-            fast_c,
-            n_b,
-            n_c,
-            bm_b.size,
-            bm_c.size,
-            len(base),
-            len(cand),
-            normalised,
-            reason,
-        )
-
+    scale_b = positive(baseline_scale) if normalised else np.ones(1)
+    scale_c = positive(candidate_scale) if normalised else np.ones(1)
+    floor = min_mann_whitney_p(bm_b.size, bm_c.size)
+    nan = math.nan
+    result = partial(
+        SpeedComparison,
+        min_p_value=floor,
+        median_baseline=med_b,
+        median_candidate=med_c,
+        fastest_baseline=fast_b,
+        fastest_candidate=fast_c,
+        n_baseline=n_b,
+        n_candidate=n_c,
+        blocks_baseline=bm_b.size,
+        blocks_candidate=bm_c.size,
+        jobs_baseline=len(base),
+        jobs_candidate=len(cand),
+        normalised=normalised,
+    )
     if n_b == 0 or n_c == 0:
-        return result(Change.INCONCLUSIVE, f"no timed steps ({n_b} baseline, {n_c} candidate)")
+        return result(nan, nan, nan, nan, nan, nan, problem=f"no timed steps ({n_b} baseline, {n_c} candidate)")
     if scale_b.size == 0 or scale_c.size == 0:
-        return result(Change.INCONCLUSIVE, "no calibration timings to normalise by")
+        return result(nan, nan, nan, nan, nan, nan, problem="no calibration timings to normalise by")
     scale = float(scale_c.min()) / float(scale_b.min())
     ratio = (fast_c / fast_b) / scale
-    floor = min_mann_whitney_p(bm_b.size, bm_c.size)
     if floor >= alpha:
-        return result(
-            Change.INCONCLUSIVE,
-            f"{bm_b.size} vs {bm_c.size} blocks cannot reach p < {alpha:g} "
-            f"(smallest possible p {floor:.2g}): record more steps",
-            ratio,
-        )
+        return result(ratio, nan, nan, nan, nan, nan)
     rng = np.random.default_rng(seed)
     boot = iid_bootstrap_min(bm_c, n_resamples, rng) / iid_bootstrap_min(bm_b, n_resamples, rng)
     if normalised:
         boot /= iid_bootstrap_min(scale_c, n_resamples, rng) / iid_bootstrap_min(scale_b, n_resamples, rng)
     low, high = (float(q) for q in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
-    robust = tuple(r / scale for r in leave_one_job_out(jobs_b, jobs_c))
+    robust_low, robust_high = (r / scale for r in leave_one_job_out(jobs_b, jobs_c))
     p = mann_whitney_p(bm_c / float(scale_c.min()), bm_b / float(scale_b.min()))
-    up, down = 1.0 + max_slowdown, 1.0 / (1.0 + max_slowdown)
-    significant = p < alpha and (low > 1.0 or high < 1.0)
-    pct = f"{ratio - 1:+.1%}"
-    done = partial(result, ratio=ratio, low=low, high=high, p=p, robust=robust)
-    several = len(base) > 1 or len(cand) > 1
-    if significant and robust[0] > up and low > 1.0:
-        kept = f" (at least {robust[0] - 1:+.1%} with any one job left out)" if several else ""
-        return done(Change.REGRESSION, f"{pct} slower{kept}, beyond {max_slowdown:.0%}, p={p:.2g} < {alpha:g}")
-    if significant and robust[1] < down and high < 1.0:
-        kept = f" (at least {1 - robust[1]:.1%} with any one job left out)" if several else ""
-        return done(Change.IMPROVEMENT, f"{1 - ratio:.1%} faster{kept}, beyond {1 - down:.1%}, p={p:.2g} < {alpha:g}")
-    if significant and not down <= ratio <= up:  # beyond the threshold, but not once one job is left out
-        kept = robust[0] if ratio > up else robust[1]
-        return done(Change.NO_CHANGE, f"{pct} rests on one job: {kept - 1:+.1%} with it left out, within the threshold")
-    why = f"{pct} is within the threshold" if down <= ratio <= up else f"{pct} is not significant (p={p:.2g})"
-    return done(Change.NO_CHANGE, why)
+    return result(ratio, low, high, robust_low, robust_high, p)
+
+
+# -- paired differences ------------------------------------------------------------------------------
+
+#: Up to this many nonzero differences the signed-rank p-value is exact (2^n sign patterns enumerated).
+EXACT_SIGNED_RANK_MAX = 16
+
+
+def wilcoxon_signed_rank_p(differences: Sequence[float]) -> float:
+    """Two-sided p-value of the Wilcoxon signed-rank test that paired differences are centred on 0.
+
+    Zero differences carry no sign and are dropped (Wilcoxon's rule); ties share their mid-rank. Exact
+    (every sign pattern of the ranks enumerated) up to ``EXACT_SIGNED_RANK_MAX`` nonzero differences, the
+    normal approximation beyond. 1.0 when no difference is nonzero; nan when there are none at all.
+    """
+    d = _finite(differences)
+    if d.size == 0:
+        return math.nan
+    d = d[d != 0]
+    n = int(d.size)
+    if n == 0:
+        return 1.0
+    if n > EXACT_SIGNED_RANK_MAX:
+        return float(_sps.wilcoxon(d, method="approx").pvalue)
+    ranks = _sps.rankdata(np.abs(d))
+    observed = float(ranks[d > 0].sum())
+    centre = float(ranks.sum()) / 2
+    signs = (np.arange(2**n)[:, None] >> np.arange(n)) & 1  # every subset of ranks taken as positive
+    sums = signs @ ranks
+    extreme = np.abs(sums - centre) >= abs(observed - centre) - 1e-9
+    return float(extreme.mean())
+
+
+def min_signed_rank_p(n: int) -> float:
+    """Smallest two-sided p-value an exact signed-rank test of ``n`` nonzero differences can reach: every
+    difference of one sign. When it is not below alpha, no result of these seeds can be significant."""
+    return 1.0 if n < 1 else min(1.0, 2.0 / 2**n)
 
 
 @dataclass(frozen=True)
@@ -449,16 +402,20 @@ def welch(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> W
     return Welch(int(x.size), int(y.size), mean_a, mean_b, diff, diff - half, diff + half, p, float(df), confidence)
 
 
-def _as_series(values: SeriesLike) -> list[np.ndarray]:
+def _as_jobs(values: SeriesLike | Sequence[JobSteps]) -> list[JobSteps]:
+    """Jobs with at least one timed step: one series, a list of series (one per job), or ``JobSteps``."""
     if isinstance(values, np.ndarray) and values.ndim == 1:
-        return [_positive(values)] if values.size else []
-    items = list(values)
-    if items and all(np.ndim(v) == 0 for v in items):
-        return [_positive(items)]
-    return [a for a in (_positive(v) for v in items) if a.size]
+        jobs = [job_steps(values)]
+    else:
+        items = list(values)
+        if items and all(np.ndim(v) == 0 and not isinstance(v, JobSteps) for v in items):
+            jobs = [job_steps(items)]
+        else:
+            jobs = [v if isinstance(v, JobSteps) else job_steps(v) for v in items]
+    return [j for j in jobs if j.steps.size]
 
 
-def _positive(values: Sequence[float] | None) -> np.ndarray:
+def positive(values: Iterable[float] | None) -> np.ndarray:
     """Finite, strictly positive values: a step or calibration time of 0 or below is a recording bug."""
     if values is None:
         return np.empty(0)

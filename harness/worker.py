@@ -8,10 +8,13 @@ chatter, tracebacks) goes to the job's log file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -19,16 +22,27 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend, BackendOptions, parse_backend
-from harness import calibration, derive
+from harness import calibration, derive, inject
 from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
 from harness.errors import BenchError
+from harness.execution import execution_here, pin_to_cpus
 from harness.jobs import EVENT_PREFIX, Task
-from harness.records import JOB_KIND, SCHEMA_VERSION, write_record
+from harness.records import (
+    DataIdentity,
+    Environment,
+    EpochRecord,
+    JobRecord,
+    LoadSample,
+    Metrics,
+    write_record,
+)
 from harness.weights import initial_weights, weights_fingerprint
 
 #: Step events are sent at most this often: enough for a live view, negligible cost in the loop.
 _EVENT_INTERVAL_S = 0.5
+#: How often the worker checks that the process that started it is still there.
+_PARENT_POLL_S = 1.0
 
 
 class JobTimeout(Exception):
@@ -37,6 +51,23 @@ class JobTimeout(Exception):
 
 def _raise_timeout(signum: int, frame: Any) -> None:
     raise JobTimeout()
+
+
+class ParentWatch:
+    """Stops this worker (as Ctrl-C would) when the process that started it dies: the worker runs in a
+    session of its own, so nothing else would stop it, and it would train on and write its record after
+    the run has moved on (a runner killed with SIGKILL, a Dask worker process that died)."""
+
+    def __init__(self) -> None:
+        self.parent = os.getppid()
+        self.lost = False
+        threading.Thread(target=self._watch, name="parent-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        while os.getppid() == self.parent:
+            time.sleep(_PARENT_POLL_S)
+        self.lost = True
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -59,53 +90,38 @@ def _usage_since(start: resource.struct_rusage) -> dict[str, Any]:
     }
 
 
-def new_record(task: Task) -> dict[str, Any]:
+def new_record(task: Task, cpus: tuple[int, ...] | None = None) -> JobRecord:
+    """The record of a job that has not started yet: failed until ``train`` says otherwise."""
     job, spec = task.job, task.spec
-    return {
-        "kind": JOB_KIND,
-        "schema_version": SCHEMA_VERSION,
-        "job_id": job.job_id,
-        "run": task.run,
-        "status": "failed",
-        "error": None,
-        "backend": job.backend,
-        "cell": job.cell,
-        "seed": job.seed,
-        "mode": job.mode,
-        "spec": spec.to_dict(),
-        "spec_hash": spec.spec_hash,
-        "data": None,
-        "weights_fingerprint": None,
-        "batch_order_hash": None,
-        "params": None,
-        "epochs": [],
-        "steps": {"epoch": [], "time_s": [], "size": [], "loss": [], "acc": [], "warmup": []},
-        "test": None,
-        "target_acc": task.target_acc,
-        "time_to_acc_s": None,
-        "samples_per_s": None,
-        "first_step_s": None,
-        "startup_s": None,
-        "peak_rss_mb": None,
-        "calibration": {"start_s": [], "end_s": []},
-        "load": {"start": None, "end": None, "busy": False},
-        "environment": environment(task.threads, {}, task.command),
-        "runtime": {},
-    }
+    return JobRecord(
+        job_id=job.job_id,
+        run=task.run,
+        backend=job.backend,
+        cell=job.cell,
+        seed=job.seed,
+        mode=job.mode,
+        spec=spec.to_dict(),
+        spec_hash=spec.spec_hash,
+        target_acc=task.target_acc,
+        environment=Environment(**environment(task.threads, {}, task.command)),
+        execution=execution_here(task.executor, task.shared_machine, cpus),
+    )
 
 
-def read_runtime(backend: Backend, record: dict[str, Any]) -> None:
-    """The backend's facts, read back from the framework, as the record's ``runtime``."""
+def read_runtime(backend: Backend, record: JobRecord) -> None:
+    """The backend's facts, read back from the framework, into the record's ``runtime`` (keys the worker
+    added, e.g. an injected slowdown, are kept)."""
     cls = type(backend)
     # Which class ran matters: a plugin may register a backend under a built-in name.
-    record["runtime"] = {**backend.runtime_info(), "backend_class": f"{cls.__module__}:{cls.__qualname__}"}
+    backend_class = f"{cls.__module__}:{cls.__qualname__}"
+    record.runtime = {**record.runtime, **backend.runtime_info(), "backend_class": backend_class}
 
 
-def timeout_error(record: dict[str, Any]) -> str:
+def timeout_error(record: JobRecord) -> str:
     """A job stopped before its first step finished ran out of time tracing/compiling, not training: say so
     (``runtime.compile_timeout``), so that a compile timeout is not read as a slow or crashed job."""
-    if record["params"] is not None and not record["steps"]["time_s"]:
-        record["runtime"]["compile_timeout"] = True
+    if record.params is not None and not len(record.steps):
+        record.runtime["compile_timeout"] = True
         return (
             "compile timeout: the first training step (where the engine traces and compiles) had not finished "
             "when the runner stopped the job at --timeout"
@@ -113,36 +129,39 @@ def timeout_error(record: dict[str, Any]) -> str:
     return "stopped by the runner: the job ran past --timeout"
 
 
-def train(task: Task, record: dict[str, Any]) -> None:
+def train(task: Task, record: JobRecord) -> None:
     """Fill ``record`` in place as the job progresses (so an interrupted job keeps what it did)."""
     from harness.data import load_prepared  # the prepared arrays, fingerprint re-verified on load
 
     spec, job = task.spec, task.job
-    record["load"]["start"] = sample_load()
-    record["calibration"]["start_s"] = calibration.calibrate()
+    slowdown = inject.requested(os.environ)  # bench check calibrate's slowed runs only
+    record.load.start = LoadSample(**sample_load())
+    record.calibration.start_s = calibration.calibrate()
 
     ds = load_prepared(task.data_path)
     if ds.fingerprint != task.data_fingerprint:
         raise BenchError(f"prepared data {task.data_path} changed since the run started (fingerprint mismatch); rerun")
-    record["data"] = ds.identity()
+    record.data = DataIdentity(**ds.identity())
 
     weights = initial_weights(spec) if job.mode == "matched" else None
-    record["weights_fingerprint"] = weights_fingerprint(weights) if weights is not None else None
+    record.weights_fingerprint = weights_fingerprint(weights) if weights is not None else None
     ref = parse_backend(job.backend)  # a variant (torch:flush_denormal=true) carries config options
     extra = {**task.backend_extra, **ref.options}
     backend = ref.backend_class()(BackendOptions(threads=task.threads, deterministic=True, extra=extra))
     backend.build(spec, weights, mode=job.mode, dtype="float32")
-    record["params"] = int(backend.trainable_parameter_count())
+    record.params = int(backend.trainable_parameter_count())
     read_runtime(backend, record)
-    record["environment"]["frameworks"] = dict(record["runtime"].get("versions", {}))
-    record["startup_s"] = time.time() - task.spawned_at
+    record.environment.frameworks = dict(record.runtime.get("versions", {}))
+    if slowdown:
+        injected = record.runtime[inject.RECORD_KEY] = {"fraction": slowdown, "step_s": [], "wait_s": []}
+    record.startup_s = time.time() - task.spawned_at
 
     x_train, y_train = ds.x_train, ds.y_train
     n = len(y_train)
     slices = batch_slices(n, spec.batch_size)
-    steps = record["steps"]
+    steps = record.steps
     orders: list[np.ndarray] = []
-    emit("ready", params=record["params"], steps_per_epoch=len(slices), epochs=spec.epochs)
+    emit("ready", params=record.params, steps_per_epoch=len(slices), epochs=spec.epochs)
 
     perf = time.perf_counter
     last_event = 0.0
@@ -156,20 +175,18 @@ def train(task: Task, record: dict[str, Any]) -> None:
             xb, yb = x_train[idx], y_train[idx]  # gathered before the clock starts
             t0 = perf()
             result = backend.train_step(xb, yb)
+            if slowdown:
+                injected["step_s"].append(perf() - t0)
+                injected["wait_s"].append(inject.busy_wait(slowdown * injected["step_s"][-1]))
             dt = perf() - t0
             size = len(idx)
             step_total += dt
             loss_sum += result.loss * size
             acc_sum += result.accuracy * size
-            k = len(steps["time_s"])
-            steps["epoch"].append(epoch)
-            steps["time_s"].append(dt)
-            steps["size"].append(size)
-            steps["loss"].append(_finite_or_none(result.loss))
-            steps["acc"].append(float(result.accuracy))
-            steps["warmup"].append(k < task.warmup_steps)
+            k = len(steps)
+            steps.append(epoch, dt, size, _finite_or_none(result.loss), float(result.accuracy), k < task.warmup_steps)
             if k == 0:
-                record["first_step_s"] = dt
+                record.first_step_s = dt
                 read_runtime(backend, record)  # XLA and compilation are decided in the first step
             now = t0 + dt
             if now - last_event >= _EVENT_INTERVAL_S:
@@ -180,46 +197,41 @@ def train(task: Task, record: dict[str, Any]) -> None:
         eval_start = perf()
         val = backend.evaluate(ds.x_val, ds.y_val, spec.batch_size)
         eval_s = perf() - eval_start
-        entry = {
-            "epoch": epoch,
-            "start_time": start_time,
+        entry = EpochRecord(
+            epoch=epoch,
+            start_time=start_time,
             # Sample-weighted over the epoch's batches: what Keras' fit() reports as the epoch's loss.
-            "train_loss": _finite_or_none(loss_sum / n),
-            "train_acc": acc_sum / n,
-            "val_loss": _finite_or_none(val.loss),
-            "val_acc": float(val.accuracy),
-            "train_s": train_s,
-            "eval_s": eval_s,
-            "step_s": step_total,
-            "overhead_s": max(0.0, train_s - step_total),
+            train_loss=_finite_or_none(loss_sum / n),
+            train_acc=acc_sum / n,
+            val_loss=_finite_or_none(val.loss),
+            val_acc=float(val.accuracy),
+            train_s=train_s,
+            eval_s=eval_s,
+            step_s=step_total,
+            overhead_s=max(0.0, train_s - step_total),
             **usage,
-        }
-        record["epochs"].append(entry)
-        emit("epoch", **entry)
+        )
+        record.epochs.append(entry)
+        emit("epoch", **dataclasses.asdict(entry))
 
-    record["batch_order_hash"] = order_hash(orders)
+    record.batch_order_hash = order_hash(orders)
     read_runtime(backend, record)  # e.g. recompilation for a last, smaller batch
     test = backend.evaluate(ds.x_test, ds.y_test, spec.batch_size)
-    record["test"] = {"loss": _finite_or_none(test.loss), "acc": float(test.accuracy)}
-    record["time_to_acc_s"] = derive.time_to_accuracy(record["epochs"], task.target_acc)
-    record["samples_per_s"] = derive.throughput(record)
-    record["status"] = "ok"
+    record.test = Metrics(loss=_finite_or_none(test.loss), acc=float(test.accuracy))
+    record.time_to_acc_s = derive.time_to_accuracy(record.epochs, task.target_acc)
+    record.samples_per_s = derive.throughput(record)
+    record.status = "ok"
 
 
-def finish(task: Task, record: dict[str, Any]) -> None:
-    record["peak_rss_mb"] = peak_rss_mb()
-    record["calibration"]["end_s"] = calibration.calibrate()
-    record["load"]["end"] = sample_load()
-    record["load"]["busy"] = is_busy(record["load"]["start"], record["load"]["end"])
-    if record["data"] is None:  # failed before the data loaded: still a valid, self-describing record
-        record["data"] = {
-            "source": "",
-            "source_hash": "",
-            "fingerprint": task.data_fingerprint,
-            "n_train": 0,
-            "n_val": 0,
-            "n_test": 0,
-        }
+def finish(task: Task, record: JobRecord) -> None:
+    record.peak_rss_mb = peak_rss_mb()
+    record.calibration.end_s = calibration.calibrate()
+    end = sample_load()
+    record.load.end = LoadSample(**end)
+    start = dataclasses.asdict(record.load.start) if record.load.start else None
+    record.load.busy = is_busy(start, end)
+    if record.data is None:  # failed before the data loaded: still a valid, self-describing record
+        record.data = DataIdentity("", "", task.data_fingerprint, 0, 0, 0)
     write_record(task.record_path, record)
 
 
@@ -229,35 +241,45 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m harness.worker TASK.json", file=sys.stderr)
         return 2
     task = Task.read(args[0])
-    # The runner stops a job with SIGTERM on timeout and SIGINT on Ctrl-C; both unwind the training loop
-    # so the record of what was done is still written, marked with the reason.
+    # Before any framework starts its thread pools, so that they inherit the CPUs.
+    cpus = pin_to_cpus(task.cpus) if task.cpus else None
+    # The runner stops a job with SIGTERM on timeout and SIGINT when the run is stopped (Ctrl-C, SIGTERM,
+    # SIGHUP); both unwind the training loop so the record of what was done is still written, marked with
+    # the reason.
     signal.signal(signal.SIGTERM, _raise_timeout)
-    record = new_record(task)
+    # Explicitly: a process that ignores SIGINT (some Dask worker processes do) passes that on to its children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    parent = ParentWatch()
+    record = new_record(task, cpus)
     code = 0
     try:
         train(task, record)
     except JobTimeout:
-        record["status"], record["error"] = "timeout", timeout_error(record)
+        record.status, record.error = "timeout", timeout_error(record)
         code = 124
     except KeyboardInterrupt:
-        record["status"], record["error"] = "interrupted", "interrupted by Ctrl-C"
+        record.status = "interrupted"
+        record.error = (
+            "stopped: the process that started it died" if parent.lost else "interrupted: the run was stopped"
+        )
         code = 130
     except BenchError as err:
-        record["status"], record["error"] = "failed", str(err)
+        record.status, record.error = "failed", str(err)
         code = 2
     except Exception as err:  # a crash inside a framework: keep the traceback in the job log
         traceback.print_exc()
-        record["status"], record["error"] = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
+        record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
         code = 1
-    try:
-        finish(task, record)
-    except (KeyboardInterrupt, JobTimeout):
-        return code or 130
+    # Finishing takes a second or two (the end calibration, the record): a stop now would lose the record
+    # of a job that has trained, so stop signals wait until it is written.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    finish(task, record)
     emit(
         "done",
-        status=record["status"],
-        error=record["error"],
-        test_acc=(record["test"] or {}).get("acc"),
+        status=record.status,
+        error=record.error,
+        test_acc=record.test.acc if record.test else None,
         record=task.record_path,
     )
     return code

@@ -122,9 +122,9 @@ def test_different_seeds_compare_means_with_welch(tmp_path):
     assert r["seeds"] == "0,1,2 vs 3,4,5"
 
 
-def test_same_seeds_are_paired_reruns_with_a_threshold(tmp_path):
-    """Same seeds in matched mode are deterministic reruns: a drop beyond the threshold on every seed is a
-    regression even where a test across 3 seeds would have too little power; the paired test is shown."""
+def test_same_seeds_are_paired_reruns_that_must_all_drop(tmp_path):
+    """Same seeds are deterministic reruns: with fewer seeds than the signed-rank test needs (8 at alpha
+    0.01), a mean drop beyond the threshold on every seed is a regression; the paired test is shown."""
     base = records(0, seeds=(0, 1, 2), overrides=_accs(0.76))
     cand = records(1, seeds=(0, 1, 2), overrides=_accs(0.70))
     for i, r in enumerate(base + cand):
@@ -134,8 +134,39 @@ def test_same_seeds_are_paired_reruns_with_a_threshold(tmp_path):
     code, out, _ = check(tmp_path, "cand", "--format", "json")
     r = row(rows(out), "keras", "gru", "test acc")
     assert code == 1 and r["verdict"] == "regression" and r["seeds"] == "0,1,2"
-    assert r["method"] == "same seeds, threshold on the mean of 3 paired changes" and "paired t p=" in r["detail"]
+    assert r["method"] == "same seeds: 3 paired changes; under 8 seeds every seed must move the same way"
+    assert r["detail"].endswith("on all 3 seeds") and r["p_value"] == pytest.approx(0.25)  # 2 / 2^3
     assert r["change"] == pytest.approx(-0.06 - 0.01 * (0 + 1 + 2) * 2 / 3)
+    assert r["low"] < r["change"] < r["high"]  # the 99% t-interval of the mean paired change, in points
+
+
+def _paired(base: list[float], cand: list[float]):
+    from harness.check.accuracy import accuracy_row
+    from harness.check.verdict import Thresholds
+
+    return accuracy_row("keras", "lstm", "test acc", dict(enumerate(base)), dict(enumerate(cand)), Thresholds())
+
+
+def test_a_mean_drop_carried_by_one_seed_is_not_a_regression():
+    for cand in ([0.75, 0.81], [0.75, 0.80]):  # one seed fell 5 points, the other rose 1 or held exactly
+        r = _paired([0.80, 0.80], cand)
+        assert r.change < -0.01 and r.verdict.value == "no significant change"
+        assert "but on 1 of 2 seeds only" in r.detail
+    assert _paired([0.80, 0.80], [0.75, 0.79]).verdict.value == "regression"  # both fell: as strong as 2 seeds get
+
+
+def test_eight_seeds_or_more_need_a_significant_signed_rank_test():
+    base = [0.80] * 8
+    all_drop = [0.80 - 0.02 - 0.001 * k for k in range(8)]
+    r = _paired(base, all_drop)
+    assert r.verdict.value == "regression" and r.p_value == pytest.approx(2 / 256)
+    assert r.method == "same seeds: 8 paired changes, Wilcoxon signed-rank" and "p=0.0078 < 0.01" in r.detail
+    # Seven seeds drop, the smallest change is a rise: W+ = 1, p = 4 / 256, not below 0.01, though the mean
+    # drop (0.021) is beyond the threshold.
+    mixed = [0.80 + 0.0005] + all_drop[1:]
+    r = _paired(base, mixed)
+    assert r.verdict.value == "no significant change" and r.p_value == pytest.approx(4 / 256)
+    assert "not significant (p=0.016)" in r.detail
 
 
 def test_several_runs_a_side_are_pooled(tmp_path):
@@ -163,7 +194,7 @@ def test_several_runs_a_side_are_pooled(tmp_path):
     assert speed["verdict"] == "regression" and "2 vs 2 jobs" in speed["method"]
     assert "with any one job left out +" in speed["detail"]  # the range a regression had to clear, per row
     assert row(report["rows"], "keras", "lstm", "step time")["verdict"] == "no significant change"
-    assert row(report["rows"], "keras", "lstm", "test acc")["method"] == "same seed, threshold"
+    assert row(report["rows"], "keras", "lstm", "test acc")["method"].startswith("same seed: a deterministic rerun")
     saved = tmp_path / "pooled.json"
     code, out, _ = bench("baseline", "save", "base-0", "base-1", "--out", str(saved), "--results", str(tmp_path))
     assert code == 0 and "6/6 jobs ok" in out
@@ -304,7 +335,7 @@ def test_committed_baseline_fixture_still_loads_and_passes(tmp_path):
 @pytest.mark.parametrize(
     "base, cand, verdict, method",
     [
-        ({0: 0.80}, {0: 0.78}, "regression", "same seed, threshold"),
+        ({0: 0.80}, {0: 0.78}, "regression", "same seed: a deterministic rerun, exact difference; threshold"),
         (
             {0: 0.80, 1: 0.81, 2: 0.79},
             {0: 0.795},
@@ -318,12 +349,18 @@ def test_committed_baseline_fixture_still_loads_and_passes(tmp_path):
             "no significant change",
             "Welch t-test, 2 vs 2 seeds",
         ),  # drop 0.025, p 0.1
-        ({0: 0.80, 1: 0.82}, {0: 0.78, 1: 0.79}, "regression", "same seeds, threshold on the mean of 2 paired changes"),
+        (
+            {0: 0.80, 1: 0.82},
+            {0: 0.78, 1: 0.79},
+            "regression",
+            "same seeds: 2 paired changes; under 8 seeds every seed must move the same way",
+        ),
         ({0: 0.80}, {}, "inconclusive", ""),
     ],
 )
 def test_accuracy_rules(base, cand, verdict, method):
-    from harness.check.compare import Thresholds, accuracy_row
+    from harness.check.accuracy import accuracy_row
+    from harness.check.verdict import Thresholds
 
     r = accuracy_row("keras", "lstm", "test acc", base, cand, Thresholds())
     assert (r.verdict.value, r.method) == (verdict, method)

@@ -56,11 +56,11 @@ def test_tiny_real_run_report_baseline_export(tmp_path):
     for cell in ("lstm", "gru"):
         k, t = recs[f"keras-{cell}-s0"], recs[f"torch-{cell}-s0"]
         # matched mode: same data, batches and start, so the two frameworks' training agrees closely
-        assert k["batch_order_hash"] == t["batch_order_hash"] and k["weights_fingerprint"] == t["weights_fingerprint"]
-        assert k["params"] == t["params"]
-        np.testing.assert_allclose(k["steps"]["loss"], t["steps"]["loss"], atol=1e-4)
-        assert abs(k["test"]["acc"] - t["test"]["acc"]) <= 2 / 128  # at most a couple of borderline reviews
-        assert k["runtime"]["backend_class"] == "backends.keras_tf:KerasBackend"
+        assert k.batch_order_hash == t.batch_order_hash and k.weights_fingerprint == t.weights_fingerprint
+        assert k.params == t.params
+        np.testing.assert_allclose(k.steps.loss, t.steps.loss, atol=1e-4)
+        assert abs(k.test.acc - t.test.acc) <= 2 / 128  # at most a couple of borderline reviews
+        assert k.runtime["backend_class"] == "backends.keras_tf:KerasBackend"
 
     report = runner.invoke(cli, ["report", str(results / "e2e")])
     assert report.exit_code == 0, report.output

@@ -36,8 +36,8 @@ def test_a_timeout_in_the_first_step_is_a_compile_timeout(tmp_path, test_backend
     run, statuses = start(config, lambda: LineProgress())
     assert statuses == {"numpy-fake-lstm-s0": "timeout"}
     record = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
-    assert record["status"] == "timeout" and record["error"].startswith("compile timeout:")
-    assert record["runtime"]["compile_timeout"] is True and record["steps"]["time_s"] == []
+    assert record.status == "timeout" and record.error.startswith("compile timeout:")
+    assert record.runtime["compile_timeout"] is True and record.steps.time_s == []
 
 
 @pytest.mark.slow  # two torch processes (~20 s on 2 cores)
@@ -46,10 +46,10 @@ def test_torch_variants_record_what_ran(tmp_path):
     args += ["--epochs", "1", "--maxlen", "16", "--vocab-size", "60", "--threads", "1", "--quiet"]
     result = CliRunner().invoke(cli, [*args, "--results", str(tmp_path), "--name", "t"])
     assert result.exit_code == 0, result.output
-    compiled = read_record(tmp_path / "t" / "jobs" / "torch-compile-lstm-s0.json")["runtime"]
+    compiled = read_record(tmp_path / "t" / "jobs" / "torch-compile-lstm-s0.json").runtime
     assert compiled["engine"] == "torch-compile" and compiled["kernel_path"] == "torch-mkldnn-rnn"
     assert compiled["compile"]["graphs"] == 0 and compiled["compile"]["compile_s"] > 0
     assert compiled["flush_denormal"] is False and compiled["parity_group"] == "tf-sparse"
     ftz = read_record(tmp_path / "t" / "jobs" / "torch:flush_denormal=true-lstm-s0.json")
-    assert ftz["backend"] == "torch:flush_denormal=true" and ftz["runtime"]["engine"] == "torch"
-    assert ftz["runtime"]["config"]["flush_denormal"] is True and ftz["runtime"]["flush_denormal"] is True
+    assert ftz.backend == "torch:flush_denormal=true" and ftz.runtime["engine"] == "torch"
+    assert ftz.runtime["config"]["flush_denormal"] is True and ftz.runtime["flush_denormal"] is True

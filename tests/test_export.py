@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.derive import timed_steps
+from harness.records import JobRecord
 from tests.fixtures.factory import ENVIRONMENT, make_record, write_run
 
 pytest.importorskip("pytest_benchmark")  # a dev dependency: skip, not fail, without it
@@ -57,7 +58,9 @@ def test_layout_matches_pytest_benchmark(tmp_path, run):
 
 def test_stats_equal_pytest_benchmarks_own(tmp_path, run):
     bench = export(tmp_path, "r1")["benchmarks"][0]
-    steps = [float(t) for r in run[:2] for t in timed_steps(r)]  # both keras seeds, warm-up excluded
+    steps = [
+        float(t) for r in run[:2] for t in timed_steps(JobRecord.from_dict(r))
+    ]  # both keras seeds, warm-up excluded
     assert bench["stats"]["data"] == steps
     assert_same_stats(bench["stats"], steps)
 

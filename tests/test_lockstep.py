@@ -1,8 +1,7 @@
-"""scripts/lockstep.py: programs run in turn, one at a time, a slice each, whole process trees included."""
+"""scripts/benchmarks/lockstep.py: programs run in turn, one at a time, a slice each, whole process trees included."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -11,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "lockstep.py"
-spec = importlib.util.spec_from_file_location("lockstep", SCRIPT)
-lockstep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(lockstep)
+from scripts.benchmarks import lockstep
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
 

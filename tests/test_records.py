@@ -1,21 +1,102 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from harness.atomic import write_json
 from harness.errors import BenchError
-from harness.records import read_record, validate_record, write_record
+from harness.records import (
+    RECORD_SCHEMA,
+    RECORD_SCHEMA_VERSION,
+    Calibration,
+    DataIdentity,
+    Environment,
+    EpochRecord,
+    Execution,
+    JobRecord,
+    MachineLoad,
+    Metrics,
+    StepSeries,
+    migrate,
+    read_record,
+    validate_record,
+    write_record,
+)
 from tests.fixtures.factory import make_record
+
+#: A record as rnn-bench wrote it before typed records (schema version 1), frozen to test the migration.
+V1_FIXTURE = Path(__file__).parent / "fixtures" / "records" / "v1-keras-lstm-s0.json"
 
 
 def test_factory_records_validate_and_round_trip(tmp_path):
-    record = make_record("torch", "gru", 1)
-    assert validate_record(record) == []
+    data = make_record("torch", "gru", 1)
+    assert validate_record(data) == []
+    record = JobRecord.from_dict(data)
+    assert isinstance(record.epochs[0], EpochRecord) and isinstance(record.execution, Execution)
+    assert record.to_dict() == data
     write_record(tmp_path / "r.json", record)
     assert read_record(tmp_path / "r.json") == record
+
+
+def _schema_objects(schema: dict) -> dict:
+    """The object schemas a record nests: property name -> its object schema (through oneOf and arrays)."""
+    if schema.get("type") == "array":
+        return _schema_objects(schema.get("items", {}))
+    for option in schema.get("oneOf", []):
+        if option.get("type") == "object":
+            return option
+    return schema
+
+
+@pytest.mark.parametrize(
+    "cls, schema",
+    [
+        (JobRecord, RECORD_SCHEMA),
+        *[
+            (hint, _schema_objects(RECORD_SCHEMA["properties"][name]))
+            for name, hint in [
+                ("data", DataIdentity),
+                ("epochs", EpochRecord),
+                ("steps", StepSeries),
+                ("test", Metrics),
+                ("calibration", Calibration),
+                ("load", MachineLoad),
+                ("environment", Environment),
+                ("execution", Execution),
+            ]
+        ],
+    ],
+)
+def test_schema_and_dataclasses_name_the_same_fields(cls, schema):
+    fields = {f.name for f in dataclasses.fields(cls)}
+    assert set(schema["properties"]) == fields
+    # What the dataclass cannot leave out without a default is what the schema requires (and more: the
+    # schema requires every field, the dataclass gives defaults to fill a record as a job progresses).
+    assert set(schema["required"]) <= fields
+
+
+def test_a_version_1_record_is_migrated_on_read(tmp_path):
+    """Version 1 (before typed records) lacked ``execution`` and, before 2026-11-27, the per-epoch CPU fields."""
+    v1 = json.loads(V1_FIXTURE.read_text())
+    assert v1["schema_version"] == 1 and "execution" not in v1 and "cpu_sys_s" not in v1["epochs"][0]
+    record = read_record(V1_FIXTURE)
+    assert record.schema_version == RECORD_SCHEMA_VERSION
+    assert record.execution == Execution("local", v1["environment"]["hostname"], False, None)
+    assert record.epochs[0].cpu_sys_s is None and record.epochs[0].val_acc == v1["epochs"][0]["val_acc"]
+    assert record.steps.time_s == v1["steps"]["time_s"]
+    assert migrate(dict(v1)) == record.to_dict()
+
+
+def test_an_unknown_version_is_refused_with_the_versions_this_reads(tmp_path):
+    data = make_record()
+    data["schema_version"] = 0
+    write_json(tmp_path / "v0.json", data)
+    with pytest.raises(BenchError, match=r"schema version 0; this rnn-bench reads versions 1 to 2"):
+        read_record(tmp_path / "v0.json")
 
 
 @pytest.mark.parametrize(
@@ -36,8 +117,8 @@ def test_schema_catches_broken_records(mutate, needle):
 
 
 def test_invalid_record_is_never_written(tmp_path):
-    record = make_record()
-    record["status"] = "bogus"
+    record = JobRecord.from_dict(make_record())
+    record.status = "bogus"
     with pytest.raises(ValueError):
         write_record(tmp_path / "r.json", record)
     assert not (tmp_path / "r.json").exists()

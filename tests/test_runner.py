@@ -12,34 +12,20 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+from harness.cli.options import parse_seeds
 from harness.environment import worker_env
+from harness.plan import RunConfig
 from harness.progress import LineProgress
-from harness.records import read_record
-from harness.runner import RunConfig, start
-from harness.spec import Spec
-
-SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=2)
-DATA = "synthetic:train=200,test=64,seed=3"
+from harness.records import JobRecord, read_record
+from harness.runner import start
+from tests.tiny_runs import DATA, SPEC, tiny_config
 
 
 def config(tmp_path: Path, **changes) -> RunConfig:
-    base = dict(
-        spec=SPEC,
-        backends=("numpy-fake", "numpy-twin"),
-        cells=("lstm", "gru"),
-        seeds=(0,),
-        mode="matched",
-        data=DATA,
-        threads=1,
-        target_acc=0.6,
-        results=tmp_path / "results",
-        name="t",
-    )
-    base.update(changes)
-    return RunConfig(**base)
+    return tiny_config(tmp_path / "results", **changes)
 
 
-def records(run_dir: Path) -> dict[str, dict]:
+def records(run_dir: Path) -> dict[str, JobRecord]:
     return {p.stem: read_record(p) for p in sorted((run_dir / "jobs").glob("*.json"))}
 
 
@@ -50,27 +36,29 @@ def test_every_backend_gets_the_same_batches_and_records_validate(tmp_path, test
     for cell in ("lstm", "gru"):
         for seed in (0, 1):
             a, b = recs[f"numpy-fake-{cell}-s{seed}"], recs[f"numpy-twin-{cell}-s{seed}"]
-            assert a["batch_order_hash"] == b["batch_order_hash"]
-            assert a["data"]["fingerprint"] == b["data"]["fingerprint"]
-            assert a["weights_fingerprint"] == b["weights_fingerprint"]
+            assert a.batch_order_hash == b.batch_order_hash
+            assert a.data.fingerprint == b.data.fingerprint
+            assert a.weights_fingerprint == b.weights_fingerprint
             # Same model, same batches, same start: the two registrations must agree to the bit.
-            assert a["steps"]["loss"] == b["steps"]["loss"]
-    assert recs["numpy-fake-lstm-s0"]["batch_order_hash"] != recs["numpy-fake-lstm-s1"]["batch_order_hash"]
+            assert a.steps.loss == b.steps.loss
+    assert recs["numpy-fake-lstm-s0"].batch_order_hash != recs["numpy-fake-lstm-s1"].batch_order_hash
     r = recs["numpy-fake-lstm-s0"]
-    n_train = r["data"]["n_train"]
+    n_train = r.data.n_train
     steps_per_epoch = -(-n_train // SPEC.batch_size)
-    assert len(r["steps"]["time_s"]) == SPEC.epochs * steps_per_epoch
-    assert sum(r["steps"]["size"]) == SPEC.epochs * n_train  # last partial batch kept
-    assert r["steps"]["warmup"][:5] == [True] * 5 and not any(r["steps"]["warmup"][5:])
-    assert [e["epoch"] for e in r["epochs"]] == [1, 2]
-    assert r["test"]["acc"] >= 0 and r["calibration"]["start_s"] and r["calibration"]["end_s"]
-    assert r["environment"]["threads"] == 1 and r["startup_s"] > 0 and r["peak_rss_mb"] > 0
+    assert len(r.steps) == SPEC.epochs * steps_per_epoch
+    assert sum(r.steps.size) == SPEC.epochs * n_train  # last partial batch kept
+    assert r.steps.warmup[:5] == [True] * 5 and not any(r.steps.warmup[5:])
+    assert [e.epoch for e in r.epochs] == [1, 2]
+    assert r.test.acc >= 0 and r.calibration.start_s and r.calibration.end_s
+    assert r.environment.threads == 1 and r.startup_s > 0 and r.peak_rss_mb > 0
+    assert r.execution.executor == "local" and r.execution.host == r.environment.hostname
+    assert not r.execution.shared_machine
     # The worker started with the fixed allocator settings, and says so.
-    assert r["environment"]["glibc_tunables"] == worker_env(1, {})["GLIBC_TUNABLES"]
-    first, second = r["epochs"]
-    assert first["start_time"] + first["train_s"] <= second["start_time"]
+    assert r.environment.glibc_tunables == worker_env(1, {})["GLIBC_TUNABLES"]
+    first, second = r.epochs
+    assert first.start_time + first.train_s <= second.start_time
     # CPU times are counted in clock ticks: a tiny epoch may show 0, never less.
-    assert all(e["cpu_user_s"] >= 0 and e["cpu_sys_s"] >= 0 and e["minor_faults"] >= 0 for e in r["epochs"])
+    assert all(e.cpu_user_s >= 0 and e.cpu_sys_s >= 0 and e.minor_faults >= 0 for e in r.epochs)
     assert not (run.path / "data.npz").exists()  # prepared arrays removed once every job is ok
     entries = json.loads((run.path / "manifest.json").read_text())["jobs"]
     # The runner's own CPU while each job ran is recorded (the worker's CPU is not part of it).
@@ -105,7 +93,7 @@ def test_a_hung_job_times_out_and_the_run_continues(tmp_path, test_backends):
     )
     assert statuses == {"numpy-fake-lstm-s0": "timeout", "numpy-fake-gru-s0": "ok"}
     rec = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
-    assert rec["status"] == "timeout" and len(rec["steps"]["time_s"]) == 1
+    assert rec.status == "timeout" and len(rec.steps) == 1
 
 
 def test_unwritable_results_folder_fails_fast_with_one_line(tmp_path, test_backends):
@@ -124,14 +112,42 @@ def test_unwritable_results_folder_fails_fast_with_one_line(tmp_path, test_backe
     [
         (["--cells", "lstm,tree"], "unknown cell 'tree'; valid cells: simplernn, lstm, gru"),
         (["--backends", "jax"], "unknown backend 'jax'"),
-        (["--seeds", "x"], "--seeds takes non-negative integers"),
+        (
+            ["--seeds", "x"],
+            "--seeds takes non-negative integers and ranges (e.g. --seeds 0-4, 0,1,2 or 0-2,5), got 'x'",
+        ),
+        (["--seeds", "-1"], "--seeds takes non-negative integers and ranges"),
+        (["--seeds", "0-2,4-3"], "--seeds range 4-3 is empty: write LOW-HIGH with LOW <= HIGH"),
         (["--maxlen", "0"], "maxlen must be an integer >= 1"),
+        (["--scheduler", "tcp://h:8786"], "--scheduler is for --executor dask"),
+        (["--executor", "dask"], "--executor dask needs the scheduler's address: --scheduler tcp://HOST:8786"),
+        (["--parallel", "2", "--executor", "dask"], "--parallel N runs N jobs at once on this machine"),
+        (["--parallel", "2", "--threads", "100000"], "--parallel 2 with --threads 100000 needs 200000 cores"),
+        (["--resources", "GPU=1"], "--resources is for jobs on a Dask cluster"),
+        (["--executor", "dask", "--scheduler", "tcp://h:1", "--resources", "GPU"], "--resources takes NAME=AMOUNT"),
     ],
 )
-def test_bad_run_options_get_one_line_errors(args, needle, tmp_path):
+def test_bad_run_options_get_one_line_errors(args, needle, tmp_path, monkeypatch):
+    monkeypatch.delenv("RNN_BENCH_SCHEDULER", raising=False)
     result = CliRunner().invoke(cli, ["run", "--data", DATA, "--results", str(tmp_path), *args])
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "values, seeds",
+    [
+        ([], (0,)),
+        (["0-4"], (0, 1, 2, 3, 4)),
+        (["0,1,2"], (0, 1, 2)),
+        (["0-2,5"], (0, 1, 2, 5)),
+        (["7", "3-4,7"], (7, 3, 4)),  # repeated options too; each seed once, in the order given
+        (["2-2"], (2,)),
+    ],
+)
+def test_seeds_take_lists_and_ranges(values, seeds):
+    assert parse_seeds(values) == seeds
 
 
 def test_resume_of_a_missing_run_is_a_clear_error(tmp_path):

@@ -1,9 +1,10 @@
-"""``bench check``, ``bench baseline save``: regression checks of a candidate run against a baseline.
+"""``bench check``, ``bench check calibrate``, ``bench baseline save``: regression checks of a candidate run
+against a baseline, and the calibration of their thresholds on the machine that runs them.
 
 Modules: ``samples`` (what a comparison needs from each job, read from a run folder), ``baseline`` (the
-compact, schema-versioned baseline file), ``compare`` (the pure comparison -> typed ``Report``; the
-statistics are in ``harness.stats``), ``render`` (text / markdown / JSON).
-
-What each check does, its defaults and why, and the error rates measured on real runs: README,
-"Regression checks in CI" (kept there only, so the two cannot drift apart).
+compact, schema-versioned baseline file), ``verdict`` (the verdict enum, thresholds and result rows),
+``speed`` and ``accuracy`` (the policies: statistics + thresholds -> verdict; the statistics themselves are
+``harness.stats``), ``compare`` (a check -> typed ``Report``), ``render`` (text / markdown / JSON),
+``calibrate`` (error rates and the recommended thresholds from A/A and slowed runs) and ``rounds`` (running
+and reading those runs). Method and measurements: docs/methodology.md.
 """

@@ -108,6 +108,12 @@ def baseline_from_runs(run_dirs: list[Path]) -> dict[str, Any]:
     side = pooled([load_run(d) for d in run_dirs])
     if not any(job.ok for job in side.jobs):
         raise BenchError(f"run {side.name} has no successful job; a baseline needs at least one")
+    slowed = [job.job_id for job in side.jobs if job.injected_slowdown]
+    if slowed:
+        raise BenchError(
+            f"run {side.name} was slowed on purpose by bench check calibrate ({', '.join(slowed)}); "
+            "save a baseline from real runs"
+        )
     return {
         "kind": BASELINE_KIND,
         "schema_version": BASELINE_SCHEMA_VERSION,

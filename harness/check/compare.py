@@ -1,34 +1,11 @@
 """The comparison behind ``bench check``: baseline Side + candidate Side + thresholds -> a typed Report.
 
-Pure: no I/O, no printing; the statistics live in ``harness.stats``. Per backend x cell it makes
-
-- one **speed** row: ``stats.speed_verdict`` on the timed step series (one per job, all runs of a side
-  pooled), raw or normalised by machine speed (below); its values are the sides' fastest block medians
-  (the statistic compared), the overall medians are in its detail;
-- two **accuracy** rows (test accuracy, best validation accuracy): when both sides ran the same seeds
-  (matched mode: same seed, same initial weights, same batches, so the runs are deterministic reruns),
-  the mean per-seed change must not drop by more than ``max_acc_drop`` (a paired t-test is reported
-  beside it when there are two or more seeds); with different seeds, two or more a side, the means are
-  compared with Welch's t-test and a regression needs a mean drop beyond ``max_acc_drop`` *and*
-  p < alpha. Several runs of one seed on a side (rounds) count as one value, their mean;
-- a **failed** row for each candidate job that crashed, timed out or was interrupted where the baseline's
-  same job succeeded (a crash is a regression too).
-
-It refuses (``BenchError``, exit 2) to compare runs of different data (fingerprint), mode or spec.
-
-Machine drift: every job times a fixed, framework-free workload (``harness.calibration``) at its start
-and end. When the two sides ran on different machines (hostname or CPU model) or the fastest calibration
-time moved by more than ``CALIBRATION_TOLERANCE``, step times are divided by their side's fastest
-calibration time before comparing (the fastest, as for the steps: contention only adds time), and the
-report says so. Normalisation is not the default on one machine because the calibration is itself
-noisy: over the 246 jobs of a 20-trial ``scripts/prove_check.py`` run on the 2-core development VM, each
-job's fastest calibration timing ranged 51.7-92.4 ms (median 53.6, 95th percentile 72.5), and a neighbour
-slows it differently from a framework step, so normalising there would add noise, not remove it. The
-tolerance of 25% keeps most same-machine comparisons raw (the 95th percentile is 35% above the median,
-so a badly contended calibration can still trigger it; the output then says so); normalised comparisons also resample the
-calibration timings in the bootstrap, so their noise widens the interval instead of hiding in it. The
-calibration is single-threaded NumPy, so a
-thread-count change (a real configuration change) is never normalised away.
+Pure: no I/O, no printing. Per backend x cell: one step-time row (``speed``), two accuracy rows (test and
+best validation accuracy: ``accuracy``), and a failed row for each candidate job that crashed, timed out or
+was interrupted where the baseline's same job succeeded. It refuses (``BenchError``, exit 2) to compare
+runs of different data (fingerprint), mode or spec. When the sides ran on different machines, or the
+calibration workload's time moved beyond ``CALIBRATION_TOLERANCE``, step times are normalised by it.
+Method and measurements: docs/methodology.md, "Statistics of bench check".
 """
 
 from __future__ import annotations
@@ -36,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from functools import partial
 
 import numpy as np
@@ -45,51 +21,15 @@ from harness import stats
 from harness.errors import EXIT_OK, EXIT_REGRESSION, BenchError
 from harness.spec import PER_JOB_FIELDS
 
+from .accuracy import accuracy_row
 from .samples import JobSample, Side
+from .speed import speed_verdict
+from .verdict import Row, Thresholds, Verdict, finite_or_none, seed_label
 
 #: Relative move of the fastest calibration time beyond which a run counts as "on another machine".
 CALIBRATION_TOLERANCE = 0.25
-#: Spec fields that differ between the jobs of one run by design; all others must match to compare.
-#: Accuracies are multiples of 1/n_test; this keeps 0.75 - 0.74 from counting as a drop beyond 0.01.
-_EPS = 1e-9
-
-
-class Verdict(str, Enum):  # noqa: UP042 - one enum with stats.Change is due
-    REGRESSION = "regression"
-    IMPROVEMENT = "improvement"
-    NO_CHANGE = "no significant change"
-    INCONCLUSIVE = "inconclusive"
-    FAILED = "failed"  # the candidate's job did not finish where the baseline's did
-    NOT_COMPARED = "not compared"  # only one side has this backend x cell
-
-    @property
-    def fails(self) -> bool:
-        return self in (Verdict.REGRESSION, Verdict.FAILED)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    max_slowdown: float = 0.10
-    max_acc_drop: float = 0.01
-    alpha: float = 0.01
-    normalize: str = "auto"  # auto | always | never
-
-
-@dataclass(frozen=True)
-class Row:
-    backend: str
-    cell: str
-    metric: str  # "step time" | "test acc" | "best val acc" | "job"
-    seeds: str  # the seeds behind the numbers, e.g. "0" or "0,1,2" or "0 vs 1"
-    verdict: Verdict
-    detail: str  # one line: why this verdict
-    method: str = ""  # how it was decided
-    baseline: float | None = None  # step time: raw fastest block median, seconds; accuracy: value or mean
-    candidate: float | None = None
-    change: float | None = None  # step time: ratio - 1 (normalised if so); accuracy: candidate - baseline
-    low: float | None = None  # confidence interval of change
-    high: float | None = None
-    p_value: float | None = None
+#: bench check's default thresholds (its options' defaults).
+DEFAULTS = Thresholds()
 
 
 @dataclass(frozen=True)
@@ -128,7 +68,7 @@ class Report:
         return EXIT_REGRESSION if self.failures else EXIT_OK
 
 
-def compare(baseline: Side, candidate: Side, thresholds: Thresholds = Thresholds()) -> Report:
+def compare(baseline: Side, candidate: Side, thresholds: Thresholds = DEFAULTS) -> Report:
     base_ok = [j for j in baseline.jobs if j.ok]
     cand_ok = [j for j in candidate.jobs if j.ok]
     if not base_ok:
@@ -241,9 +181,9 @@ def group_rows(
     backend, cell = group
     row = partial(Row, backend, cell)
     if not cand:
-        return [row("job", _seed_label(_seeds(base)), Verdict.NOT_COMPARED, "not in the candidate run")]
+        return [row("job", seed_label(_seeds(base)), Verdict.NOT_COMPARED, "not in the candidate run")]
     if not base:
-        return [row("job", _seed_label(_seeds(cand)), Verdict.NOT_COMPARED, "new: not in the baseline")]
+        return [row("job", seed_label(_seeds(cand)), Verdict.NOT_COMPARED, "new: not in the baseline")]
     base_ok = [j for j in base if j.ok]
     cand_ok = [j for j in cand if j.ok]
     ok_seeds = {j.seed for j in base_ok}
@@ -261,7 +201,7 @@ def group_rows(
     if not cand_ok:
         return rows  # every candidate job failed: one row each, above
     if not base_ok:
-        return rows + [row("job", _seed_label(_seeds(cand_ok)), Verdict.NOT_COMPARED, "no successful baseline job")]
+        return rows + [row("job", seed_label(_seeds(cand_ok)), Verdict.NOT_COMPARED, "no successful baseline job")]
     rows.append(speed_row(backend, cell, base_ok, cand_ok, th, scales))
     for metric, value in (("test acc", lambda j: j.test_acc), ("best val acc", lambda j: j.best_val_acc)):
         rows.append(accuracy_row(backend, cell, metric, _values(base_ok, value), _values(cand_ok, value), th))
@@ -276,7 +216,7 @@ def speed_row(
     th: Thresholds,
     scales: tuple[list[float] | None, list[float] | None],
 ) -> Row:
-    v = stats.speed_verdict(
+    v = speed_verdict(
         [j.step_s for j in base],
         [j.step_s for j in cand],
         th.max_slowdown,
@@ -299,107 +239,17 @@ def speed_row(
         backend,
         cell,
         "step time",
-        _seed_label(_seeds(base), _seeds(cand)),
-        Verdict(v.change.value),
+        seed_label(_seeds(base), _seeds(cand)),
+        v.verdict,
         detail,
         method,
-        _num(v.fastest_baseline),
-        _num(v.fastest_candidate),
+        finite_or_none(v.fastest_baseline),
+        finite_or_none(v.fastest_candidate),
         _minus_one(v.ratio),
         _minus_one(v.low),
         _minus_one(v.high),
-        _num(v.p_value),
+        finite_or_none(v.p_value),
     )
-
-
-def accuracy_row(
-    backend: str, cell: str, metric: str, base: Mapping[int, float], cand: Mapping[int, float], th: Thresholds
-) -> Row:
-    seeds = _seed_label(base, cand)
-    if not base or not cand:
-        return Row(backend, cell, metric, seeds, Verdict.INCONCLUSIVE, "no value recorded on one side")
-    if set(base) == set(cand):
-        # Same seeds: same initial weights, same batches, so each seed is a deterministic rerun; the change
-        # is the code's, and a threshold decides. With several seeds a paired t-test is shown beside it.
-        diffs = [cand[s] - base[s] for s in sorted(base)]
-        ci = stats.mean_ci(diffs, confidence=1 - th.alpha)
-        p = stats.one_sample_t_p(diffs)
-        what = "" if len(diffs) == 1 else "mean "
-        detail = _accuracy_detail(ci.mean, th.max_acc_drop, what) + ("" if math.isnan(p) else f" (paired t p={p:.2g})")
-        method = (
-            "same seed, threshold"
-            if len(diffs) == 1
-            else f"same seeds, threshold on the mean of {len(diffs)} paired changes"
-        )
-        return Row(
-            backend,
-            cell,
-            metric,
-            seeds,
-            _accuracy_verdict(ci.mean, th.max_acc_drop, True),
-            detail,
-            method,
-            float(np.mean(list(base.values()))),
-            float(np.mean(list(cand.values()))),
-            ci.mean,
-            _num(ci.low),
-            _num(ci.high),
-            _num(p),
-        )
-    if len(base) >= 2 and len(cand) >= 2:
-        w = stats.welch(list(base.values()), list(cand.values()), confidence=1 - th.alpha)
-        significant = w.p_value < th.alpha
-        verdict = _accuracy_verdict(w.diff, th.max_acc_drop, significant)
-        detail = _accuracy_detail(w.diff, th.max_acc_drop, "mean ")
-        if verdict is Verdict.NO_CHANGE and abs(w.diff) > th.max_acc_drop + _EPS:
-            detail += f", not significant (p={w.p_value:.2g})"
-        elif verdict is not Verdict.NO_CHANGE:
-            detail += f", p={w.p_value:.2g} < {th.alpha:g}"
-        return Row(
-            backend,
-            cell,
-            metric,
-            seeds,
-            verdict,
-            detail,
-            f"Welch t-test, {w.n_a} vs {w.n_b} seeds",
-            w.mean_a,
-            w.mean_b,
-            w.diff,
-            _num(w.low),
-            _num(w.high),
-            _num(w.p_value),
-        )
-    mean_b, mean_c = float(np.mean(list(base.values()))), float(np.mean(list(cand.values())))
-    diff = mean_c - mean_b
-    return Row(
-        backend,
-        cell,
-        metric,
-        seeds,
-        _accuracy_verdict(diff, th.max_acc_drop, True),
-        _accuracy_detail(diff, th.max_acc_drop, "mean "),
-        "different seeds, too few for a test: threshold on the means",
-        mean_b,
-        mean_c,
-        diff,
-    )
-
-
-def _accuracy_verdict(diff: float, max_drop: float, significant: bool) -> Verdict:
-    if significant and diff < -(max_drop + _EPS):
-        return Verdict.REGRESSION
-    if significant and diff > max_drop + _EPS:
-        return Verdict.IMPROVEMENT
-    return Verdict.NO_CHANGE
-
-
-def _accuracy_detail(diff: float, max_drop: float, what: str) -> str:
-    if diff < -(max_drop + _EPS):
-        return f"{what}dropped {-diff:.4f}, more than {max_drop:g}"
-    if diff > max_drop + _EPS:
-        return f"{what}rose {diff:.4f}, more than {max_drop:g}"
-    return f"{what}changed {diff:+.4f}, within {max_drop:g}"
 
 
 # -- notes ---------------------------------------------------------------------------------------------
@@ -424,12 +274,18 @@ def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
                 f"candidate {_join(versions_c.get(name, {'not recorded'}))}"
             )
     for side, jobs in (("baseline", base), ("candidate", cand)):
+        slowed = sorted({j.injected_slowdown for j in jobs if j.injected_slowdown})
+        if slowed:
+            out.append(
+                f"{side} ran with a slowdown of {'/'.join(f'{x:.0%}' for x in slowed)} injected by bench check "
+                "calibrate: its step times measure the gate, not the code"
+            )
         for j in jobs:
             if j.ok and j.busy:
                 out.append(f"{side} job {j.job_id} ran on a busy machine: its step times are suspect")
-            if j.ok and _calibration_moved(j):
+            if j.ok and calibration_moved(j):
                 out.append(
-                    f"{side} job {j.job_id}: calibration changed by {_calibration_moved(j):+.0%} between its "
+                    f"{side} job {j.job_id}: calibration changed by {calibration_moved(j):+.0%} between its "
                     "start and end (machine speed or load changed mid-job)"
                 )
             if side == "baseline" and not j.ok:
@@ -437,11 +293,12 @@ def notes(base: Sequence[JobSample], cand: Sequence[JobSample]) -> list[str]:
     return out
 
 
-def _calibration_moved(job: JobSample) -> float | None:
-    start, end = _clean(job.calibration.get("start_s", [])), _clean(job.calibration.get("end_s", []))
-    if not start or not end:
+def calibration_moved(job: JobSample) -> float | None:
+    """How much the job's calibration time moved between its start and end, when beyond the tolerance."""
+    start, end = stats.positive(job.calibration.get("start_s", [])), stats.positive(job.calibration.get("end_s", []))
+    if not start.size or not end.size:
         return None
-    moved = min(end) / min(start) - 1
+    moved = float(end.min() / start.min()) - 1
     return moved if abs(math.log1p(moved)) > math.log1p(CALIBRATION_TOLERANCE) else None
 
 
@@ -449,12 +306,7 @@ def _calibration_moved(job: JobSample) -> float | None:
 
 
 def _calibration(jobs: Iterable[JobSample]) -> list[float]:
-    return _clean(t for j in jobs for t in j.calibration_s)
-
-
-def _clean(values: Iterable[float]) -> list[float]:
-    """Finite, positive timings (0 or below is a recording bug, never a measurement)."""
-    return [float(t) for t in values if math.isfinite(t) and t > 0]
+    return [float(t) for t in stats.positive(t for j in jobs for t in j.calibration_s)]
 
 
 def _values(jobs: Iterable[JobSample], value: Callable[[JobSample], float | None]) -> dict[int, float]:
@@ -497,23 +349,12 @@ def _seeds(jobs: Iterable[JobSample]) -> set[int]:
     return {j.seed for j in jobs}
 
 
-def _seed_label(base: Iterable[int], cand: Iterable[int] | None = None) -> str:
-    """ "0,1,2" for one side or equal sides, "0 vs 1" when they differ."""
-    b = ",".join(map(str, sorted(base)))
-    c = b if cand is None else ",".join(map(str, sorted(cand)))
-    return b if b == c else f"{b} vs {c}"
-
-
 def _join(values: Iterable[str]) -> str:
     return "/".join(sorted(values)) or "-"
 
 
 def _short(fingerprints: set) -> str:
     return "/".join(sorted(str(f)[:12] for f in fingerprints))
-
-
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _minus_one(ratio: float) -> float | None:

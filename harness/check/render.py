@@ -4,11 +4,14 @@ or JSON (machines). Text and markdown show the same table, built once by ``table
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from enum import Enum
 from typing import Any
 
-from .compare import Report, Row, Verdict
+from .calibrate import COMMITTED_MARGIN, SLOW_LEVEL, THRESHOLDS, GroupNoise, Rates, Recommendation
+from .compare import Report
+from .verdict import Row, Verdict
 
 CHECK_KIND = "rnn-bench/check"
 CHECK_SCHEMA_VERSION = 1
@@ -116,7 +119,9 @@ def to_markdown(report: Report) -> str:
             "",
             "A speed regression needs the fastest block's step time beyond "
             "the max slowdown *and* significance (p < alpha and a CI excluding no change); an accuracy regression "
-            "needs a drop beyond the max accuracy drop (with the same seeds on both sides, on the mean paired change; with different seeds, two or more a side, also Welch p < alpha).",
+            "needs a mean drop beyond the max accuracy drop and evidence: with the same seeds on both sides, one seed's "
+            "exact difference, or a Wilcoxon signed-rank p < alpha on the paired changes (with fewer seeds than that "
+            "test needs, every seed moving the same way); with different seeds, two or more a side, Welch p < alpha.",
             "",
             "</details>",
         ]
@@ -147,3 +152,90 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+# -- bench check calibrate -------------------------------------------------------------------------------
+
+#: Below this many windows, the rates of a number of rounds rest on too little of the calibration.
+_FEW_WINDOWS = 5
+#: Below this many identical-code checks against the committed baseline, its threshold rests on too few.
+_FEW_COMMITTED = 20
+
+
+def calibration_text(rec: Recommendation, per_k: Sequence[Rates], noise: Sequence[GroupNoise]) -> str:
+    fa, power = rec.target_false_alarms, rec.target_power
+    lines = [f"noise of this machine, identical code ({noise[0].runs if noise else 0} runs):"]
+    for n in noise:
+        lines.append(
+            f"  {'/'.join(n.group)}: median step {n.median_ms[0]:.3g}-{n.median_ms[1]:.3g} ms, fastest block "
+            f"{n.fastest_ms[0]:.3g}-{n.fastest_ms[1]:.3g} ms; {n.slow_runs} of {n.runs} runs mostly at a slow "
+            f"level (median over {SLOW_LEVEL:g}x the lowest)"
+        )
+    lines += [
+        "",
+        f"error rates (false alarm: identical code failing the build; caught: {rec.slowdown:.0%}-slowed runs "
+        f"reported as a regression; alpha {rec.alpha:g}):",
+        f"  {'set-up':<28} {'windows':>7} {'A/A':>6} {'slowed':>6}  {'quiet from':>10}  {'catches up to':>13}  "
+        "largest A/A ratio",
+    ]
+    for rates in (*per_k, rec.committed):
+        lo, hi = rates.quiet_from(fa), rates.powerful_to(power)
+        name = f"{_runs(rates.rounds)} a side" if rates.setup == "interleaved" else "committed baseline, 1 run"
+        lines.append(
+            f"  {name:<28} {rates.windows:>7} {rates.aa_rows:>6} {rates.slowed_rows:>6}  "
+            f"{_threshold(lo):>10}  {_threshold(hi):>13}  {rates.aa_ratio_max:.3f}"
+        )
+    lines += [
+        f"  (quiet from: the smallest --max-slowdown with at most {fa:.1%} false alarms; catches up to: the "
+        f"largest that catches {power:.0%}; a split is checked both ways)",
+        "",
+        f"recommendation (false alarms <= {fa:.1%}, power >= {power:.0%} at a {rec.slowdown:.0%} slowdown):",
+    ]
+    if rec.interleaved is None or rec.max_slowdown is None:
+        lines.append(f"  interleaved rounds: none: {rec.why}")
+    else:
+        r, i = rec.interleaved, THRESHOLDS.index(rec.max_slowdown)
+        lines.append(
+            f"  interleaved rounds (the workflow example): {_runs(rec.rounds)} a side, --max-slowdown "
+            f"{rec.max_slowdown:g}; here {r.false_alarms[i]} of {r.aa_rows} identical-code checks failed "
+            f"({r.false_alarm_rate(i):.1%}), {r.caught[i]} of {r.slowed_rows} slowed caught ({r.power(i):.1%})"
+        )
+        lines.append(f"    ({rec.why})")
+        if r.windows < _FEW_WINDOWS:
+            lines.append(
+                f"    caution: these rates rest on {r.windows} window(s) of {r.rounds} rounds; splits reuse runs, "
+                "so calibrate with more rounds before trusting them"
+            )
+    c = rec.committed
+    if rec.committed_max_slowdown is None:
+        lines.append(f"  committed baseline (.ci/run): none: no threshold up to {THRESHOLDS[-1]:g} is safe here")
+    else:
+        i = THRESHOLDS.index(rec.committed_max_slowdown)
+        lines.append(
+            f"  committed baseline (.ci/run): --max-slowdown {rec.committed_max_slowdown:g} (largest identical-code "
+            f"ratio {c.aa_ratio_max:.3f} x margin {COMMITTED_MARGIN:g}); a {rec.slowdown:.0%} slowdown caught in "
+            f"{c.caught[i]} of {c.slowed_rows} there: a committed baseline cannot share the candidate's slow "
+            "episodes, so it only catches gross slowdowns"
+        )
+        if c.aa_rows < _FEW_COMMITTED:
+            lines.append(
+                f"    caution: this rests on {c.aa_rows} check(s) of identical code against the baseline; "
+                "calibrate with more rounds before trusting it"
+            )
+    same = (
+        "identical code gave the same accuracy in every run"
+        if rec.accuracy_spread == 0
+        else f"identical code's accuracy moved by up to {rec.accuracy_spread:.4f} between runs: not deterministic here"
+    )
+    lines.append(
+        f"  accuracy: --max-acc-drop {rec.max_acc_drop:g} interleaved, {rec.committed_max_acc_drop:g} committed ({same})"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _threshold(index: int | None) -> str:
+    return "-" if index is None else f"{THRESHOLDS[index]:g}"
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"

@@ -7,6 +7,7 @@ calibration timings, per-epoch metrics, test metrics). A run folder and a baseli
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from harness import derive
+from harness import derive, inject
 from harness.errors import BenchError
-from harness.records import RUN_KIND, SCHEMA_VERSION, job_id, read_json, read_record, run_dirs
+from harness.manifest import read_manifest_json
+from harness.records import JobRecord, job_id, read_record, run_dirs
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class JobSample:
     step_s: np.ndarray = field(default_factory=lambda: np.empty(0))  # timed steps only, in step order
     epochs: tuple[Mapping[str, Any], ...] = ()
     test: Mapping[str, Any] | None = None
+    injected_slowdown: float = 0.0  # > 0: slowed on purpose by bench check calibrate, not a real measurement
 
     @property
     def job_id(self) -> str:
@@ -94,23 +97,24 @@ def pooled(sides: list[Side]) -> Side:
     )
 
 
-def from_record(record: Mapping[str, Any]) -> JobSample:
+def from_record(record: JobRecord) -> JobSample:
     return JobSample(
-        backend=record["backend"],
-        cell=record["cell"],
-        seed=int(record["seed"]),
-        status=record["status"],
-        error=record.get("error"),
-        mode=record["mode"],
-        spec=record["spec"],
-        spec_hash=record["spec_hash"],
-        data=record["data"],
-        environment=record["environment"],
-        calibration={k: list(record["calibration"][k]) for k in ("start_s", "end_s")},
-        busy=bool(record["load"]["busy"]),
+        backend=record.backend,
+        cell=record.cell,
+        seed=int(record.seed),
+        status=record.status,
+        error=record.error,
+        mode=record.mode,
+        spec=record.spec,
+        spec_hash=record.spec_hash,
+        data=dataclasses.asdict(record.data) if record.data else None,
+        environment=dataclasses.asdict(record.environment),
+        calibration={"start_s": list(record.calibration.start_s), "end_s": list(record.calibration.end_s)},
+        busy=record.load.busy,
         step_s=derive.timed_steps(record),
-        epochs=tuple(record["epochs"]),
-        test=record["test"],
+        epochs=tuple(dataclasses.asdict(e) for e in record.epochs),
+        test=dataclasses.asdict(record.test) if record.test else None,
+        injected_slowdown=inject.recorded_fraction(record.runtime),
     )
 
 
@@ -138,15 +142,8 @@ def load_run(run_dir: Path) -> Side:
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not (run_dir / "manifest.json").is_file():
         raise BenchError(f"{run_dir} is not a run folder (no manifest.json); pass a folder that bench run wrote")
-    manifest = read_json(run_dir / "manifest.json", "run manifest")
-    if not isinstance(manifest, dict) or manifest.get("kind") != RUN_KIND:
-        raise BenchError(f"{run_dir / 'manifest.json'} is not an rnn-bench run manifest")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BenchError(
-            f"run {run_dir} has manifest schema version {manifest.get('schema_version')!r}; "
-            f"this rnn-bench reads version {SCHEMA_VERSION}"
-        )
-    return manifest
+    # Any manifest version this rnn-bench knows, migrated to the current one.
+    return read_manifest_json(run_dir / "manifest.json")
 
 
 def find_run(ref: str, results: str | Path) -> Path | None:

@@ -1,25 +1,28 @@
-"""``bench check``: fail a CI build on a real slowdown or accuracy drop, and never on noise."""
+"""``bench check``: fail a CI build on a real slowdown or accuracy drop, and never on noise. Its subcommand
+``bench check calibrate`` (calibrate_cmd) chooses the thresholds for the machine it runs on."""
 
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 
 from harness.check.baseline import load_candidates, load_sides
 from harness.check.compare import CALIBRATION_TOLERANCE, Thresholds, compare
 from harness.check.render import FORMATS, render
 from harness.errors import BenchError
 
+from .calibrate_cmd import calibrate
+
 _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 
-@click.command("check")
+@click.group("check", invoke_without_command=True, subcommand_metavar="[calibrate ...]")
 @click.option(
     "--baseline",
     "baseline_refs",
-    required=True,
     multiple=True,
     metavar="FILE_OR_RUN",
-    help="A baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
+    help="Required: a baseline file (bench baseline save), a run folder, or a run name under --results. Repeat "
     "it (or give a comma list) for several runs of the baseline: their jobs are pooled.",
 )
 @click.option(
@@ -43,17 +46,17 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
     show_default=True,
     type=click.FloatRange(min=0, min_open=True),
     help="Largest tolerated rise of the step time (fastest block; 0.10 = 10%): a slowdown users "
-    "notice, above the spread of identical code in interleaved rounds (measure it with A/A runs, "
-    "scripts/prove_check.py; raise it for noisier machines or a committed baseline; 1.0 = twice "
-    "as slow). A regression also needs p < --alpha.",
+    "notice, above the spread of identical code in interleaved rounds. Measure your machine with "
+    "bench check calibrate, which recommends it (raise it for noisier machines or a committed "
+    "baseline; 1.0 = twice as slow). A regression also needs p < --alpha.",
 )
 @click.option(
     "--max-acc-drop",
     default=0.01,
     show_default=True,
     type=click.FloatRange(0, 1),
-    help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). Matched "
-    "mode is deterministic, so identical code gives identical accuracy; one point leaves room "
+    help="Largest tolerated drop of test or best validation accuracy (0.01 = one point). A seed is "
+    "a deterministic rerun, so identical code gives identical accuracy; one point leaves room "
     "for numerics changes (a framework upgrade) while catching a broken model.",
 )
 @click.option(
@@ -80,7 +83,9 @@ _open01 = click.FloatRange(0, 1, min_open=True, max_open=True)
     type=click.Choice(FORMATS),
     help="text for a terminal or CI log, md for a CI job summary or pull-request comment, json for tools.",
 )
+@click.pass_context
 def check(
+    ctx: click.Context,
     baseline_refs: tuple[str, ...],
     candidate_refs: tuple[str, ...],
     results: str,
@@ -103,12 +108,23 @@ def check(
     Machine drift: when the runs come from different machines (hostname, CPU) or the calibration
       workload timed with every job moved by more than the tolerance, step times are normalised by it,
       and the output says so.
-    Accuracy: one seed (matched mode, deterministic): test and best validation accuracy must not drop by
-      more than --max-acc-drop. Two or more seeds a side: the means are compared with Welch's t-test; a
-      regression needs a mean drop beyond --max-acc-drop and p < --alpha.
+    Accuracy, same seeds on both sides (each a deterministic rerun), paired per seed: the mean change of
+      test and best validation accuracy must not drop by more than --max-acc-drop, with evidence: one
+      seed's difference is exact; with 2 to 7 seeds every seed must drop (the signed-rank test cannot
+      reach p < 0.01 below 8); from 8 seeds a Wilcoxon signed-rank p < --alpha. Different seeds, two or
+      more a side: Welch's t-test on the means, a drop beyond --max-acc-drop and p < --alpha.
     A candidate job that failed where the baseline's succeeded is a regression. Runs of another spec,
       data fingerprint or mode, and missing, corrupt or other-version baselines are refused (exit 2).
     """
+    if ctx.invoked_subcommand is not None:
+        given = [
+            p.opts[0] for p in ctx.command.params if ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: options of bench check itself, not of bench check calibrate")
+        return
+    if not baseline_refs:
+        raise click.UsageError("Missing option '--baseline'.")
     baseline = load_sides(_split(baseline_refs), results)
     candidate = load_candidates(_split(candidate_refs), results)
     same = {p.resolve() for p in baseline.paths} & {p.resolve() for p in candidate.paths}
@@ -116,9 +132,12 @@ def check(
         raise BenchError(f"run {sorted(same)[0]} is on both sides; pass different runs to --baseline and --candidate")
     report = compare(baseline, candidate, Thresholds(max_slowdown, max_acc_drop, alpha, normalize))
     click.echo(render(report, fmt), nl=False)
-    click.get_current_context().exit(report.exit_code)
+    ctx.exit(report.exit_code)
 
 
 def _split(refs: tuple[str, ...]) -> list[str]:
     """Repeated options and comma lists, in order."""
     return [part.strip() for ref in refs for part in ref.split(",") if part.strip()]
+
+
+check.add_command(calibrate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from typing import Any
@@ -52,6 +53,26 @@ def choose_backends(values: Iterable[str] | None, default: Iterable[str]) -> lis
     from backends.base import resolve_backends
 
     return [ref.label for ref in resolve_backends(split_list(values) or list(default))]
+
+
+_SEED = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+def parse_seeds(values: Iterable[str] | None, option: str = "--seeds") -> tuple[int, ...]:
+    """Seeds as a comma list, ranges or both (``0,1,2``, ``0-4``, ``0-2,5``); default (0,). Each seed once,
+    in the order given."""
+    seeds: dict[int, None] = {}  # ordered, each seed once
+    for item in split_list(values) or ["0"]:
+        match = _SEED.fullmatch(item)
+        if match is None:
+            raise BenchError(
+                f"{option} takes non-negative integers and ranges (e.g. {option} 0-4, 0,1,2 or 0-2,5), got {item!r}"
+            )
+        low, high = int(match[1]), int(match[2] if match[2] is not None else match[1])
+        if high < low:
+            raise BenchError(f"{option} range {item} is empty: write LOW-HIGH with LOW <= HIGH (e.g. 0-4)")
+        seeds.update(dict.fromkeys(range(low, high + 1)))
+    return tuple(seeds)
 
 
 def spec_options(func: Callable) -> Callable:

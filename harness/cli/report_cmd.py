@@ -31,13 +31,26 @@ from .options import results_option, split_list
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open index.html in a web browser when done.")
 @click.option(
+    "--reference",
+    metavar="BACKEND",
+    default=None,
+    help="The backend every other backend is compared with in the head-to-head and paired tables "
+    "(default: keras when the report has it, else the first backend alphabetically).",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Refuse (exit 2) when the jobs do not share spec, data, machine, threads, batches or weights, "
     "instead of reporting them under a warning banner.",
 )
 def report(
-    runs: tuple[str, ...], results: str, out: str | None, formats: tuple[str, ...], open_browser: bool, strict: bool
+    runs: tuple[str, ...],
+    results: str,
+    out: str | None,
+    formats: tuple[str, ...],
+    open_browser: bool,
+    reference: str | None,
+    strict: bool,
 ) -> None:
     """Compare the jobs of RUN (a run folder, or a run name under --results); several RUNs are combined
     and compared, each labelled; none: the latest run under --results.
@@ -46,13 +59,15 @@ def report(
     summary.csv with the tidy tables, and the charts as PNG and SVG.
 
     Failed or missing jobs are listed, not dropped; a corrupt or truncated job file is skipped with a
-    warning and the rest reported.
+    warning and the rest reported. Ends with a headline: per cell, the fastest backend and the spread of
+    accuracy across backends.
 
     \b
     Exit codes:
       0  report written (warnings, if any, on stderr)
       2  bad input: no runs found, unknown RUN, no completed job, unwritable
-         output folder, unknown --format, or (--strict) jobs not comparable
+         output folder, unknown --format, a --reference not in the report,
+         or (--strict) jobs not comparable
     """
     from harness.report import FORMATS, make_report, resolve_runs  # pandas/matplotlib only when needed
     from harness.report.build import default_out
@@ -65,7 +80,7 @@ def report(
         raise BenchError("--open needs the html format; add --format html")
     run_paths = resolve_runs(runs, Path(results))
     out_dir = Path(out) if out else default_out(run_paths)
-    result = make_report(run_paths, out_dir, chosen, strict=strict)
+    result = make_report(run_paths, out_dir, chosen, strict=strict, reference=reference)
     for line in result.warnings:
         click.echo(f"warning: {line}", err=True)
     for line in result.banners:
@@ -78,6 +93,7 @@ def report(
     for name in ("index.html", "report.md", "summary.csv"):
         if (out_dir / name) in result.files:
             click.echo(f"  {out_dir / name}")
+    click.echo(f"headline: {result.headline}")
     if open_browser:
         _open(out_dir / "index.html")
 

@@ -17,7 +17,8 @@ from harness.atomic import ensure_writable_dir, write_bytes, write_json, write_t
 from harness.errors import BenchError
 from harness.records import run_dirs
 
-from . import compare, conditions, document, render_html, render_md, tables
+from . import accuracy, conditions, document, engines, head_to_head, hosts, render_html, render_md, tables
+from .headline import headline
 from .load import Loaded, load_runs
 
 FORMATS: tuple[str, ...] = ("md", "html", "csv", "json")
@@ -30,6 +31,7 @@ class ReportResult:
     files: list[Path]
     summary: pd.DataFrame
     head_to_head: pd.DataFrame
+    headline: str = ""
     warnings: list[str] = field(default_factory=list)
     banners: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -66,13 +68,19 @@ def default_out(runs: Sequence[Path]) -> Path:
 
 
 def make_report(
-    runs: Sequence[Path], out: Path, formats: Sequence[str] = FORMATS, strict: bool = False
+    runs: Sequence[Path],
+    out: Path,
+    formats: Sequence[str] = FORMATS,
+    strict: bool = False,
+    reference: str | None = None,
 ) -> ReportResult:
+    """``reference``: the backend every other is compared with (None: keras when present, else the first in
+    the report's order); one not in the report is an error."""
     ensure_writable_dir(out, "output folder")  # fail before reading anything
     loaded = load_runs(runs)
     if loaded.jobs.empty:
         raise BenchError(_nothing_to_report(loaded, runs))
-    data = analyse(loaded)
+    data = analyse(loaded, reference)
     if strict and data.banners:
         raise BenchError(
             f"--strict: the jobs are not comparable like for like ({len(data.banners)} problem(s)); "
@@ -84,7 +92,7 @@ def make_report(
     if "md" in formats or "html" in formats:
         from .charts import render_charts  # matplotlib/seaborn only when charts are wanted
 
-        data.charts = render_charts(data.jobs, loaded.epochs, loaded.steps, data.summary, data.seed_table, out)
+        data.charts = render_charts(data.jobs, loaded.epochs, loaded.steps, out)
         files += [p for c in data.charts for p in (c.png, c.svg)]
         blocks = document.build(data)
         if "md" in formats:
@@ -99,6 +107,7 @@ def make_report(
         files,
         data.summary,
         data.head_to_head,
+        data.headline,
         list(loaded.warnings),
         data.banners,
         data.flags,
@@ -106,25 +115,43 @@ def make_report(
     )
 
 
-def analyse(loaded: Loaded) -> document.ReportData:
+def analyse(loaded: Loaded, reference: str | None = None) -> document.ReportData:
     """Every table of the report, as pure functions of the loaded frames."""
     jobs = tables.sort_rows(loaded.jobs, [r.label for r in loaded.runs]).reset_index(drop=True)
     several = len(loaded.runs) > 1
     seed_table = tables.seed_stats(jobs)
+    reference = resolve_reference(jobs, reference)
     return document.ReportData(
         runs=loaded.runs,
         jobs=jobs,
         summary=tables.summary(seed_table, with_run=several),
         seed_table=seed_table,
-        head_to_head=compare.head_to_head(jobs, loaded.steps),
-        across_runs=compare.across_runs(jobs, loaded.steps) if several else pd.DataFrame(),
+        head_to_head=head_to_head.head_to_head(jobs, loaded.steps, reference),
+        across_runs=head_to_head.across_runs(jobs, loaded.steps) if several else pd.DataFrame(),
         problems=loaded.problems,
         warnings=loaded.warnings,
         banners=conditions.banners(jobs),
         flags=conditions.flags(jobs),
-        notes=conditions.notes(jobs),
+        notes=conditions.notes(jobs) + hosts.notes(jobs),
         shared_spec=conditions.shared_spec_text(jobs),
+        reference=reference,
+        headline=headline(jobs, loaded.steps),
+        paired=accuracy.paired_table(jobs, reference),
+        engines=engines.engine_table(jobs),
+        differences=engines.differences(jobs),
     )
+
+
+def resolve_reference(jobs: pd.DataFrame, reference: str | None) -> str:
+    backends = tables.backend_order(jobs["backend"])
+    if reference is None:
+        return backends[0]  # keras when present (the report's order puts it first)
+    if reference not in backends:
+        raise BenchError(
+            f"--reference {reference}: no such backend in the report (its backends: {', '.join(backends)}); "
+            f"choose one of them"
+        )
+    return reference
 
 
 def tidy_tables(loaded: Loaded, data: document.ReportData) -> dict[str, pd.DataFrame]:
@@ -135,6 +162,8 @@ def tidy_tables(loaded: Loaded, data: document.ReportData) -> dict[str, pd.DataF
         "epochs": loaded.epochs,
         "steps": loaded.steps,
         "head_to_head": data.head_to_head,
+        "paired": data.paired,
+        "engines": data.engines,
         "conditions": conditions.condition_table(data.jobs),
         "problems": data.problems,
     }
@@ -168,6 +197,8 @@ def report_json(data: document.ReportData) -> dict[str, Any]:
         "generator": f"rnn-bench {__version__}",
         "runs": [{"label": r.label, "path": str(r.path)} for r in data.runs],
         "target_acc": data.target,
+        "reference": data.reference,
+        "headline": data.headline,
         "banners": data.banners,
         "flags": data.flags,
         "notes": data.notes,
@@ -175,6 +206,9 @@ def report_json(data: document.ReportData) -> dict[str, Any]:
         "summary": records(data.summary),
         "seed_stats": records(data.seed_table),
         "head_to_head": records(data.head_to_head),
+        "paired": records(data.paired),
+        "engines": records(data.engines),
+        "differences": data.differences,
         "across_runs": records(data.across_runs),
         "problems": records(data.problems),
         "charts": [c.name for c in data.charts],

@@ -33,6 +33,11 @@ CONDITION_COLUMNS = [
     "batch_order_hash",
     "hostname",
     "cpu_model",
+    "host",
+    "host_kind",
+    "executor",
+    "shared_machine",
+    "cpus",
     "cores",
     "threads",
     "os",
@@ -50,7 +55,6 @@ CONDITION_COLUMNS = [
 _SHARED = (
     ("spec", ("spec_json",)),
     ("data fingerprint", ("data_fingerprint",)),
-    ("machine (hostname, CPU)", ("hostname", "cpu_model")),
     ("thread count", ("threads",)),
     ("target accuracy (time-to-accuracy would not compare)", ("target_acc",)),
 )
@@ -75,6 +79,13 @@ def banners(jobs: pd.DataFrame) -> list[str]:
         if values.nunique() > 1:
             detail = _spec_difference(jobs) if what == "spec" else _where(jobs, values)
             lines.append(f"the jobs compared do not share the same {what}: {detail}")
+    # Several hosts are fine (a cluster), and within a run step times are compared only between jobs on one
+    # kind of host (``hosts``, which notes it); runs made on different kinds of host are worth a banner.
+    kinds = jobs.groupby("run", sort=False)["host_kind"].agg(lambda k: " / ".join(sorted(set(k))))
+    if kinds.nunique() > 1:
+        lines.append(
+            f"the runs compared ran on different kinds of host (CPU model, GPU): {_where(jobs, jobs['host_kind'])}"
+        )
     same_inputs = jobs[jobs["mode"] == "matched"]
     for what, column in _SAME_INPUTS:
         data = same_inputs if column == "weights_fingerprint" else jobs

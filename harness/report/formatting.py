@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from harness.seed_stats import MAX_SEEDS
 
 #: Format spec per metric ("sig": three significant digits, for times that range from 0.05 ms to minutes);
 #: anything not listed uses ".4g".
@@ -15,6 +18,7 @@ METRIC_FORMAT: dict[str, str] = {
     "best_val_acc": ".3f",
     "final_val_acc": ".3f",
     "best_epoch": ".3g",
+    "epochs_to_acc": ".3g",
     "step_ms_median": "sig",
     "step_ms_p10": "sig",
     "step_ms_p90": "sig",
@@ -99,3 +103,42 @@ def label(metric: str, target: float | None = None) -> str:
     if metric == "time_to_acc_s" and target is not None:
         return f"time to {target:g} val acc (s)"
     return METRIC_LABEL.get(metric, metric)
+
+
+def mean_interval(metric: str, mean: Any, low: Any, high: Any) -> str:
+    """'0.820 [0.770, 0.870]': a mean with its confidence interval; the bare mean without one."""
+    if is_missing(low) or is_missing(high):
+        return number(metric, mean)
+    return f"{number(metric, mean)} [{number(metric, low)}, {number(metric, high)}]"
+
+
+def points(value: Any) -> str:
+    """An accuracy difference (a fraction) in percentage points: '1.4 pts'."""
+    return MISSING if is_missing(value) else f"{value * 100:.1f} pts"
+
+
+def difference_interval(diff: Any, low: Any, high: Any) -> str:
+    """'+1.6 pts [+0.9, +2.3]'."""
+    if is_missing(diff):
+        return MISSING
+    if is_missing(low) or is_missing(high):
+        return change(diff, "difference")
+    return f"{change(diff, 'difference')} [{low * 100:+.1f}, {high * 100:+.1f}]"
+
+
+def seeds_needed(value: Any) -> str:
+    return f"more than {MAX_SEEDS:,}" if is_missing(value) else str(int(value))
+
+
+#: Runtime facts that are booleans, and how each reads.
+FACT_WORDS: dict[str, tuple[str, str]] = {"xla": ("yes", "no"), "flush_denormal": ("on", "off")}
+
+
+def fact(column: str, value: Any) -> str:
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, bool | np.bool_) and column in FACT_WORDS:
+        return FACT_WORDS[column][0 if value else 1]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # graph counts read back through a float column
+    return str(value)

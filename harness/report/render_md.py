@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .document import Alert, Block, Figure, Heading, KeyValues, Paragraph, Table
+from .document import Alert, Block, Bullets, Figure, Heading, KeyValues, Paragraph, Table
 
 
 def render(blocks: Iterable[Block]) -> str:
@@ -22,6 +22,8 @@ def _block(block: Block) -> str:
         return "\n".join([f"> [!{kind}]", f"> **{block.title}**", *(f"> - {line}" for line in block.lines)])
     if isinstance(block, Table):
         return table(block.header, block.rows, block.numeric)
+    if isinstance(block, Bullets):
+        return "\n".join(f"- {item}" for item in block.items)
     if isinstance(block, KeyValues):
         return "\n".join(f"- **{key}**: {value}" for key, value in block.items)
     if isinstance(block, Figure):

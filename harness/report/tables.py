@@ -3,7 +3,9 @@
 One row per run x backend x cell x mode. With several seeds each metric is the mean over seeds, and
 ``seed_stats`` holds the spread (sample sd) and a Student-t 95% confidence interval per metric
 (``harness.stats.mean_ci``); per-step statistics are computed per job first, then averaged over seeds, so
-every metric is "mean over seeds of a per-job number".
+every metric is "mean over seeds of a per-job number". Time metrics (``SPEED_METRICS``) average only the
+jobs that had their machine to themselves, on the kind of host most of the row's jobs ran on
+(``hosts.speed_view``).
 """
 
 from __future__ import annotations
@@ -16,14 +18,10 @@ import pandas as pd
 from harness import stats
 from harness.spec import CELLS
 
-#: summary.csv's columns, exactly as issue 5 names them (a ``run`` column is prepended only when
-#: several runs are combined, since rows would be ambiguous without it).
-SUMMARY_METRICS: tuple[str, ...] = (
-    "test_acc",
-    "test_loss",
-    "best_val_acc",
-    "best_epoch",
-    "final_val_acc",
+from . import hosts
+
+#: Metrics that measure the machine as much as the engine: a job that shared its machine does not count.
+SPEED_METRICS: tuple[str, ...] = (
     "step_ms_median",
     "step_ms_p10",
     "step_ms_p90",
@@ -31,10 +29,22 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "train_s",
     "time_to_acc_s",
     "first_step_s",
+)
+#: summary.csv's columns, in the order the first report named them: outcome, time, resources (a ``run``
+#: column is prepended only when several runs are combined, since rows would be ambiguous without it).
+SUMMARY_METRICS: tuple[str, ...] = (
+    "test_acc",
+    "test_loss",
+    "best_val_acc",
+    "best_epoch",
+    "final_val_acc",
+    *SPEED_METRICS,
     "peak_rss_mb",
     "params",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = ("backend", "cell", "mode", "seeds", *SUMMARY_METRICS)
+#: Per-seed statistics: the summary's metrics, and epochs to the target accuracy (valid on a shared machine).
+SEED_METRICS: tuple[str, ...] = (*SUMMARY_METRICS, "epochs_to_acc")
 GROUP: list[str] = ["run", "backend", "cell", "mode"]
 #: Metrics whose absence is information, not missing data: a seed that never reached the target makes the
 #: configuration's time-to-accuracy undefined (averaging only the seeds that got there would flatter it).
@@ -46,17 +56,21 @@ CONFIDENCE = 0.95
 
 
 def seed_stats(jobs: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Long table: one row per group x metric with seeds (jobs in the group), n (seeds with a value),
-    mean, sd (nan with one seed) and the confidence interval (nan with one seed)."""
+    """Long table: one row per group x metric with seeds (jobs in the group), eligible (jobs that count for
+    the metric: for time metrics, ``hosts.speed_view``'s), n (eligible seeds with a value), mean, sd (nan
+    with one seed) and the confidence interval (nan with one seed)."""
     rows = []
     for key, group in jobs.groupby(GROUP, sort=False):
-        for metric in SUMMARY_METRICS:
-            ci = stats.mean_ci(group[metric].astype(float).to_numpy(), confidence)
+        timed = hosts.speed_view(group, GROUP)
+        for metric in SEED_METRICS:
+            counted = timed[metric] if metric in SPEED_METRICS else group[metric]
+            ci = stats.mean_ci(counted.astype(float).to_numpy(), confidence)
             rows.append(
                 {
                     **dict(zip(GROUP, key)),
                     "metric": metric,
                     "seeds": len(group),
+                    "eligible": len(counted),
                     "n": ci.n,
                     "mean": ci.mean,
                     "sd": ci.std,
@@ -64,15 +78,15 @@ def seed_stats(jobs: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFra
                     "ci_high": ci.high,
                 }
             )
-    frame = pd.DataFrame(rows, columns=[*GROUP, "metric", "seeds", "n", "mean", "sd", "ci_low", "ci_high"])
-    return sort_rows(frame, run_order(jobs))
+    frame = pd.DataFrame(rows, columns=[*GROUP, "metric", "seeds", "eligible", "n", "mean", "sd", "ci_low", "ci_high"])
+    return sort_rows(frame, run_order(jobs), metrics=SEED_METRICS)
 
 
 def summary(seed_table: pd.DataFrame, with_run: bool) -> pd.DataFrame:
     """summary.csv: the mean over seeds of every metric, one row per backend x cell x mode (x run)."""
     keys = [*GROUP, "seeds"]
     values = seed_table["mean"].where(
-        ~seed_table["metric"].isin(ALL_SEEDS_REQUIRED) | (seed_table["n"] == seed_table["seeds"])
+        ~seed_table["metric"].isin(ALL_SEEDS_REQUIRED) | (seed_table["n"] == seed_table["eligible"])
     )
     wide = (
         seed_table.assign(value=values)
@@ -103,6 +117,9 @@ def job_table(jobs: pd.DataFrame) -> pd.DataFrame:
         "overhead_share",
         "busy",
         "other_cpu_max",
+        "epochs_to_acc",
+        "host",
+        "shared_machine",
     ]
     return sort_rows(jobs[columns], run_order(jobs)).reset_index(drop=True)
 

@@ -36,4 +36,4 @@ def test_real_archive(tmp_path):
     assert first.fingerprint == second.fingerprint == FINGERPRINT
     # Reference figures of this copy (shared/data/README.md): mean about 234 words, median 174, max 2,473.
     assert 230 < first.stats["train"]["length_mean"] < 240 and first.stats["train"]["length_max"] == 2473
-    assert cached_s < 5  # generous here; scripts/bench_data.py measures it properly
+    assert cached_s < 5  # generous here; scripts/benchmarks/bench_data.py measures it properly

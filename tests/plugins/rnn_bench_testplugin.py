@@ -2,8 +2,10 @@
 
 - ``numpy-fake``: a tiny NumPy model (mean-pooled embedding -> logistic regression) that trains for real
   but imports no framework, so runner tests take seconds. ``BackendOptions.extra`` can make a job crash
-  (``crash_at_step``: SIGKILL itself, as the OOM killer would), hang (``hang_at_step``) or sleep per step
-  (``sleep_s``), optionally only for ``only_cell``.
+  (``crash_at_step``: SIGKILL itself, as the OOM killer would), hang (``hang_at_step``), sleep per step
+  (``sleep_s``) or kill the process that started it (``kill_parent_at_step``: a Dask worker dying
+  mid-job), optionally only for ``only_cell``. Tests that drive ``bench`` in a process of its own set these
+  as JSON in ``$RNN_BENCH_TEST_EXTRA`` instead.
 - ``missing-engine``: requires a package that does not exist (the one-line refusal before any data).
 - ``torch-gruswap``: the torch backend with its GRU conversion broken (a negative control in a fresh
   process, where monkeypatching cannot reach).
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -44,12 +47,14 @@ class NumpyBackend(Backend):
         return StepResult(loss, float(np.mean((p > 0.5) == (y > 0.5))))
 
     def train_step(self, x, y) -> StepResult:
-        extra = self.options.extra
+        extra = {**self.options.extra, **json.loads(os.environ.get("RNN_BENCH_TEST_EXTRA", "{}"))}
         self.steps += 1
         if extra.get("only_cell", self.spec.cell) != self.spec.cell:
             extra = {}
         if extra.get("crash_at_step") == self.steps:
             os.kill(os.getpid(), signal.SIGKILL)
+        if extra.get("kill_parent_at_step") == self.steps:
+            os.kill(os.getppid(), signal.SIGKILL)
         if extra.get("hang_at_step") == self.steps:
             time.sleep(3600)
         if extra.get("sleep_s"):

@@ -16,6 +16,7 @@ import pytest
 from harness.report.tables import SUMMARY_COLUMNS
 
 CHARTS = ("learning_curves", "step_times", "accuracy_vs_time", "speed_bars")
+SEED_CHARTS = (*CHARTS, "seed_accuracy")  # with several seeds: accuracy per seed
 
 
 def one_line_error(result) -> str:
@@ -62,10 +63,20 @@ def test_index_html_is_self_contained_with_every_chart_embedded(runs, bench):
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)  # nothing from the network
     assert "@import" not in page and "url(" not in page
     images = re.findall(r'<img src="data:image/png;base64,([^"]+)"[^>]*data-chart="([^"]+)"', page)
-    assert sorted(name for _, name in images) == sorted(CHARTS)
+    assert sorted(name for _, name in images) == sorted(SEED_CHARTS)
     for data, _ in images:
         assert mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png").size > 0
-    for table in ("head_to_head", "summary", "confidence", "jobs", "conditions"):
+    for table in (
+        "head_to_head",
+        "accuracy",
+        "paired",
+        "engines",
+        "summary",
+        "summary_speed",
+        "confidence",
+        "jobs",
+        "conditions",
+    ):
         assert f'id="table-{table}"' in page
 
 

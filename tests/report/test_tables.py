@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.report import compare
+from harness import stats
+from harness.report import head_to_head as hth
 from harness.report.tables import SUMMARY_COLUMNS
 from harness.spec import Spec
 from tests.report.helpers import analysed, analysed_records, row
@@ -114,7 +115,7 @@ def test_time_to_accuracy_is_undefined_unless_every_seed_got_there(tmp_path):
     assert row(data.seed_table, backend="keras", metric="time_to_acc_s")["n"] == 2
     from harness.report.document import Table, build
 
-    summary = next(b for b in build(data) if isinstance(b, Table) and b.name == "summary")
+    summary = next(b for b in build(data) if isinstance(b, Table) and b.name == "summary_speed")
     assert "not reached (2/3 seeds)" in summary.rows[0]
 
 
@@ -129,8 +130,8 @@ def test_a_clear_2x_slowdown_gets_a_verdict_and_noise_does_not(runs):
     h2h = analysed(*runs("basic")).head_to_head
     assert verdict(h2h, "lstm", "step_ms_median") == "torch 2.00× slower than keras"
     assert row(h2h, cell="lstm", metric="step_ms_median")["change"] == pytest.approx(2.0)
-    assert row(h2h, cell="lstm", metric="step_ms_median")["test"] == compare.MWU
-    assert verdict(h2h, "gru", "step_ms_median") == compare.NO_CLEAR  # same 20 ms, different noise draws
+    assert row(h2h, cell="lstm", metric="step_ms_median")["test"] == hth.MWU
+    assert verdict(h2h, "gru", "step_ms_median") == hth.NO_CLEAR  # same 20 ms, different noise draws
 
 
 def test_a_2x_speed_up_reads_as_faster(tmp_path):
@@ -150,10 +151,35 @@ def test_with_several_seeds_accuracy_is_tested_across_seeds(runs):
     h2h = analysed(*runs("seeds")).head_to_head
     lstm = row(h2h, cell="lstm", metric="test_acc")
     assert lstm["verdict"] == "torch 10.0 pts lower than keras"
-    assert lstm["test"] == compare.WELCH and lstm["p_value"] < 0.01
-    assert verdict(h2h, "gru", "test_acc") == compare.NO_CLEAR
+    # matched mode, the same seeds: each seed's two jobs started from the same weights on the same batches,
+    # so the test is paired (every difference is exactly -10 points: no spread, an exact p of 0)
+    assert lstm["test"] == hth.PAIRED_T and lstm["p_value"] == 0.0
+    assert (lstm["n_baseline"], lstm["n_compared"]) == (3, 3)
+    assert verdict(h2h, "gru", "test_acc") == hth.NO_CLEAR
     assert verdict(h2h, "lstm", "step_ms_median") == "torch 2.00× slower than keras"
-    assert verdict(h2h, "gru", "step_ms_median") == compare.NO_CLEAR
+    assert verdict(h2h, "gru", "step_ms_median") == hth.NO_CLEAR
+
+
+def test_seeds_that_did_not_start_alike_are_compared_with_welch(tmp_path):
+    records = []
+    for seed, (keras_acc, torch_acc) in enumerate(((0.80, 0.71), (0.82, 0.70), (0.84, 0.75))):
+        records.append(record("keras", "lstm", seed, test_acc=keras_acc, rng_seed=seed))
+        torch = record("torch", "lstm", seed, test_acc=torch_acc, rng_seed=10 + seed)
+        torch["weights_fingerprint"] = f"{seed}" * 64  # as in native mode: each backend drew its own weights
+        records.append(torch)
+    data = analysed_records(tmp_path, records)
+    test_acc = row(data.head_to_head, cell="lstm", metric="test_acc")
+    welch = stats.welch([0.80, 0.82, 0.84], [0.71, 0.70, 0.75])
+    assert test_acc["test"] == hth.WELCH and test_acc["p_value"] == pytest.approx(welch.p_value)
+    assert test_acc["change"] == pytest.approx(-0.10)
+    paired = row(data.paired, cell="lstm", backend="torch", metric="test_acc")
+    assert paired["pairs"] == 0 and paired["verdict"].startswith("seeds do not pair")
+    assert math.isnan(paired["detectable"])
+
+
+def test_with_one_seed_the_paired_table_says_so(runs):
+    paired = row(analysed(*runs("basic")).paired, cell="lstm", backend="torch", metric="test_acc")
+    assert paired["pairs"] == 0 and paired["verdict"] == "one seed: accuracy difference can't be tested"
 
 
 def test_step_time_verdict_needs_the_seeds_to_agree():
@@ -163,17 +189,17 @@ def test_step_time_verdict_needs_the_seeds_to_agree():
     keras = [rng.normal(20, 0.2, 500), rng.normal(30, 0.2, 500)]
     torch = [rng.normal(22, 0.2, 500), rng.normal(33, 0.2, 500)]
     names = ("keras", "torch")
-    overlapping = compare.speed_outcome(keras, torch, names)
-    assert overlapping.p_value < 0.01 and overlapping.verdict == compare.NO_CLEAR
-    separate = compare.speed_outcome(keras, [a + 20 for a in torch], names)
+    overlapping = hth.speed_outcome(keras, torch, names)
+    assert overlapping.p_value < 0.01 and overlapping.verdict == hth.NO_CLEAR
+    separate = hth.speed_outcome(keras, [a + 20 for a in torch], names)
     assert separate.verdict.startswith("torch") and "slower than keras" in separate.verdict
 
 
 def test_a_significant_but_tiny_step_difference_is_no_clear_difference():
     rng = np.random.default_rng(1)
     base = rng.normal(20, 0.1, 5000)
-    outcome = compare.speed_outcome([base], [base * 1.02], ("keras", "torch"))
-    assert outcome.p_value < 1e-6 and outcome.verdict == compare.NO_CLEAR  # 2% < the 5% threshold
+    outcome = hth.speed_outcome([base], [base * 1.02], ("keras", "torch"))
+    assert outcome.p_value < 1e-6 and outcome.verdict == hth.NO_CLEAR  # 2% < the 5% threshold
 
 
 def autocorrelated_steps(rng: np.random.Generator, n: int = 1000, phi: float = 0.98) -> np.ndarray:
@@ -194,12 +220,12 @@ def test_correlated_step_noise_alone_is_no_clear_difference():
         rng = np.random.default_rng(seed)
         keras, torch = autocorrelated_steps(rng), autocorrelated_steps(rng)  # identical distributions
         ratio = np.median(torch) / np.median(keras)
-        raw_would_say += mannwhitneyu(keras, torch).pvalue < 0.01 and abs(ratio - 1) > compare.SPEED_MIN_CHANGE
-        verdicts.append(compare.speed_outcome([keras], [torch], ("keras", "torch")).verdict)
+        raw_would_say += mannwhitneyu(keras, torch).pvalue < 0.01 and abs(ratio - 1) > hth.SPEED_MIN_CHANGE
+        verdicts.append(hth.speed_outcome([keras], [torch], ("keras", "torch")).verdict)
     # Mann-Whitney U on raw (correlated) steps, even with the 5% threshold, calls most of these pairs
     # different; the block test that bench check also uses calls none.
     assert raw_would_say >= 5
-    assert verdicts == [compare.NO_CLEAR] * 10
+    assert verdicts == [hth.NO_CLEAR] * 10
 
 
 # -- conditions and banners ---------------------------------------------------------------------------
@@ -212,7 +238,10 @@ def test_comparable_jobs_get_no_banner(runs):
 
 def test_another_machine_and_thread_count_get_a_banner(runs):
     banners = analysed(*runs("basic", "other-machine")).banners
-    assert any("machine (hostname, CPU)" in b and "otherhost" in b for b in banners)
+    assert (
+        "the runs compared ran on different kinds of host (CPU model, GPU): Test CPU @ 2.0GHz (run basic); "
+        "Other CPU @ 3.0GHz (run other-machine)"
+    ) in banners
     assert any("thread count" in b and "1 (run other-machine)" in b for b in banners)
     assert not any("spec" in b or "data fingerprint" in b for b in banners)
 

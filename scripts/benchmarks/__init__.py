@@ -1,0 +1,1 @@
+"""Developer performance scripts, each run from the repository root as ``python -m scripts.benchmarks.NAME``."""
