@@ -47,14 +47,19 @@ class KerasBackend(KerasEngine):
         return self.config.jit_compile
 
     def _gradient_arrays(self, x: np.ndarray, y: np.ndarray) -> list[Any]:
-        """The gradient Keras' train_step computes (same loss path), without applying it."""
+        """The gradient Keras' train_step computes (same loss path), without applying it, compiled as the
+        train step is (a graph, through XLA when the model's jit_compile holds)."""
         tf, model = self._tf, self._model
-        xt, yt = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
-        with tf.GradientTape() as tape:
-            y_pred = model(xt, training=True)
-            loss = model.compute_loss(x=xt, y=yt, y_pred=y_pred, training=True)
-        # The embedding's gradient is an IndexedSlices (one slice per token); densifying sums duplicates.
-        return [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, model.trainable_weights)]
+
+        @tf.function(jit_compile=bool(model.jit_compile))
+        def gradients(xt, yt):
+            with tf.GradientTape() as tape:
+                y_pred = model(xt, training=True)
+                loss = model.compute_loss(x=xt, y=yt, y_pred=y_pred, training=True)
+            # The embedding's gradient is an IndexedSlices (one slice per token); densifying sums duplicates.
+            return [tf.convert_to_tensor(g) for g in tape.gradient(loss, model.trainable_weights)]
+
+        return [g.numpy() for g in gradients(tf.convert_to_tensor(x), tf.convert_to_tensor(y))]
 
     def _multiply(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # Inside a tf.function, as the train step runs: TensorFlow's executor sets the flush-to-zero mode.
