@@ -45,8 +45,21 @@ _EVENT_INTERVAL_S = 0.5
 _PARENT_POLL_S = 1.0
 
 
-class JobTimeout(Exception):
-    """Raised in the worker when the runner's per-job timeout sends SIGTERM."""
+class JobTimeout(BaseException):
+    """Raised in the worker when the runner's per-job timeout sends SIGTERM. A BaseException, as
+    KeyboardInterrupt is: frameworks catch and wrap Exception (torch.compile re-raises anything raised while
+    inductor compiles as BackendCompilerFailed), and a timeout must stay a timeout."""
+
+
+def _caused_by_timeout(err: BaseException) -> bool:
+    """Whether a JobTimeout is anywhere in ``err``'s chain (a framework that wrapped it anyway)."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, JobTimeout):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _raise_timeout(signum: int, frame: Any) -> None:
@@ -121,7 +134,8 @@ def timeout_error(record: JobRecord) -> str:
     """A job stopped before its first step finished ran out of time tracing/compiling, not training: say so
     (``runtime.compile_timeout``), so that a compile timeout is not read as a slow or crashed job."""
     if record.params is not None and not len(record.steps):
-        record.runtime["compile_timeout"] = True
+        # No step ran, so no kernel path did: the facts read after build stay, the path is unknown.
+        record.runtime.update(compile_timeout=True, kernel_path=None)
         return (
             "compile timeout: the first training step (where the engine traces and compiles) had not finished "
             "when the runner stopped the job at --timeout"
@@ -268,8 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except Exception as err:  # a crash inside a framework: keep the traceback in the job log
         traceback.print_exc()
-        record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
-        code = 1
+        if _caused_by_timeout(err):
+            record.status, record.error = "timeout", timeout_error(record)
+            code = 124
+        else:
+            record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
+            code = 1
     # Finishing takes a second or two (the end calibration, the record): a stop now would lose the record
     # of a job that has trained, so stop signals wait until it is written.
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -38,6 +38,7 @@ def test_a_timeout_in_the_first_step_is_a_compile_timeout(tmp_path, test_backend
     record = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
     assert record.status == "timeout" and record.error.startswith("compile timeout:")
     assert record.runtime["compile_timeout"] is True and record.steps.time_s == []
+    assert record.runtime["kernel_path"] is None  # no step ran
 
 
 @pytest.mark.slow  # two torch processes (~20 s on 2 cores)
@@ -53,3 +54,18 @@ def test_torch_variants_record_what_ran(tmp_path):
     ftz = read_record(tmp_path / "t" / "jobs" / "torch:flush_denormal=true-lstm-s0.json")
     assert ftz.backend == "torch:flush_denormal=true" and ftz.runtime["engine"] == "torch"
     assert ftz.runtime["config"]["flush_denormal"] is True and ftz.runtime["flush_denormal"] is True
+
+
+def test_a_timeout_wrapped_by_a_framework_is_still_a_timeout():
+    """torch.compile re-raises what interrupts inductor as BackendCompilerFailed: the chain decides."""
+    from harness.worker import JobTimeout, _caused_by_timeout
+
+    try:
+        try:
+            raise JobTimeout()
+        except BaseException as inner:
+            raise RuntimeError("backend='inductor' raised: JobTimeout") from inner
+    except RuntimeError as wrapped:
+        assert _caused_by_timeout(wrapped)
+    assert not issubclass(JobTimeout, Exception)  # so that `except Exception` in a framework lets it through
+    assert not _caused_by_timeout(RuntimeError("a real crash"))
