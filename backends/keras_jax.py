@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 
 from .base import require_module
-from .keras_model import KerasEngine
+from .keras_model import KerasConfig, KerasEngine
 
 SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
 @dataclass(frozen=True)
-class KerasJaxConfig:
-    jit_compile: bool | str = "auto"  # Keras' default; resolves to True on JAX
+class KerasJaxConfig(KerasConfig):
+    """Keras' own options; on JAX ``jit_compile="auto"`` resolves to True (the whole step one XLA program)."""
 
 
 class KerasJaxBackend(KerasEngine):
@@ -53,9 +53,6 @@ class KerasJaxBackend(KerasEngine):
             if SINGLE_THREAD_FLAGS not in flags:
                 os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_FLAGS}".strip()
         self._jax = require_module("jax", "jax", self.name)
-
-    def _jit_compile(self) -> bool | str:
-        return self.config.jit_compile
 
     def _prepare_dtype(self, dtype: str) -> None:
         if dtype == "float64" and not self._jax.config.jax_enable_x64:

@@ -20,6 +20,7 @@ import abc
 import dataclasses
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,6 +30,14 @@ from harness.spec import Spec
 from harness.weights import WEIGHT_NAMES
 
 from .base import Backend, BackendOptions, StepResult, check_build_args, require_module
+
+
+@dataclass(frozen=True)
+class KerasConfig:
+    """Options of ``compile`` a Keras user sets; the engines' configs extend it."""
+
+    jit_compile: bool | str = "auto"  # Keras' default: False on TensorFlow's CPU and on torch, True on JAX
+
 
 #: A subnormal float32 (the smallest normal is ~1.18e-38): times one, it stays itself unless the kernel
 #: flushes subnormals to zero (FTZ/DAZ).
@@ -79,7 +88,7 @@ class KerasEngine(Backend):
 
     def _jit_compile(self) -> bool | str:
         """The ``jit_compile`` argument of ``compile``."""
-        return "auto"
+        return self.config.jit_compile
 
     def _xla(self) -> bool | None:
         """Whether XLA compiled the train step, read from the model (None: the engine has no XLA)."""

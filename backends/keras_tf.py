@@ -8,7 +8,6 @@ constructed, after ``KERAS_BACKEND`` is set and the thread pools are pinned.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,12 +15,9 @@ import numpy as np
 from harness.errors import BenchError
 
 from .base import require_module
-from .keras_model import KerasEngine
+from .keras_model import KerasConfig, KerasEngine
 
-
-@dataclass(frozen=True)
-class KerasConfig:
-    jit_compile: bool | str = "auto"  # Keras' default; resolves to False on CPU
+__all__ = ["KerasBackend", "KerasConfig"]
 
 
 class KerasBackend(KerasEngine):
@@ -42,9 +38,6 @@ class KerasBackend(KerasEngine):
         _pin_threads(tf, self.options.threads)
         if self._op_determinism():
             tf.config.experimental.enable_op_determinism()
-
-    def _jit_compile(self) -> bool | str:
-        return self.config.jit_compile
 
     def _gradient_arrays(self, x: np.ndarray, y: np.ndarray) -> list[Any]:
         """The gradient Keras' train_step computes (same loss path), without applying it, compiled as the

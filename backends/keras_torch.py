@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from .base import require_module
-from .keras_model import KerasEngine
+from .keras_model import KerasConfig, KerasEngine
 
 
 @dataclass(frozen=True)
-class KerasTorchConfig:
-    jit_compile: bool | str = "auto"  # Keras' default; resolves to False on torch (True: torch.compile)
+class KerasTorchConfig(KerasConfig):
+    """Keras' own options; on torch ``jit_compile="auto"`` resolves to False (True: Keras calls torch.compile)."""
 
 
 class KerasTorchBackend(KerasEngine):
@@ -38,9 +38,6 @@ class KerasTorchBackend(KerasEngine):
         from .torch_eager import pin_threads
 
         pin_threads(torch, self.options.threads)
-
-    def _jit_compile(self) -> bool | str:
-        return self.config.jit_compile
 
     def _gradient_arrays(self, x: np.ndarray, y: np.ndarray) -> list[Any]:
         """The loss Keras' torch train_step computes, with ``backward()``; gradients are read and cleared."""

@@ -10,29 +10,16 @@ from click.testing import CliRunner
 from harness.cli import cli
 from harness.progress import LineProgress
 from harness.records import read_record
-from harness.runner import RunConfig, start
-from harness.spec import Spec
+from harness.runner import start
 
-SPEC = Spec(vocab_size=60, embed_dim=4, units=4, maxlen=16, batch_size=32, epochs=1)
-DATA = "synthetic:train=200,test=64,seed=3"
+from .test_runner import DATA
+from .test_runner import config as run_config
 
 
 def test_a_timeout_in_the_first_step_is_a_compile_timeout(tmp_path, test_backends):
     """The fake hangs in its first step, as torch.compile(allow_rnn=True) does while compiling a long LSTM."""
-    config = RunConfig(
-        spec=SPEC,
-        backends=("numpy-fake",),
-        cells=("lstm",),
-        seeds=(0,),
-        mode="matched",
-        data=DATA,
-        threads=1,
-        target_acc=0.6,
-        results=tmp_path / "results",
-        name="t",
-        timeout_s=4,
-        backend_extra={"hang_at_step": 1},
-    )
+    hang = {"hang_at_step": 1}
+    config = run_config(tmp_path, backends=("numpy-fake",), cells=("lstm",), timeout_s=4, backend_extra=hang)
     run, statuses = start(config, lambda: LineProgress())
     assert statuses == {"numpy-fake-lstm-s0": "timeout"}
     record = read_record(run.path / "jobs" / "numpy-fake-lstm-s0.json")
