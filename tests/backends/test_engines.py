@@ -17,6 +17,9 @@ from harness.parity_worker import run_workers
 
 from .conftest import THREADS, TINY
 
+#: Every test here reads the module's run of seven fresh framework processes (~1 min on 2 cores).
+pytestmark = pytest.mark.slow
+
 SPEC = TINY.replace(cell="gru")
 PLAN = {"gru": CellPlan("float32", "float32", 3)}
 DENSE_TORCH = "torch:optimizer_semantics=dense"
@@ -109,7 +112,6 @@ def test_torch_compile_records_its_compilation(first_run):
 DETERMINISTIC = ("keras-xla", "keras-jax", "keras-torch", "torch", "torch-compile")
 
 
-@pytest.mark.slow  # a second fresh process per engine (~1 min on 2 cores)
 def test_reruns_in_fresh_processes_are_bit_identical(first_run):
     """Each engine again in a fresh process: probabilities, gradients, losses and final weights equal to the
     bit. keras-xla included: XLA on CPU reran bit-identically without TensorFlow's op determinism."""
