@@ -5,7 +5,7 @@ training needs the gradient of the embedding output per position, which a compil
 for a tensor it returns beside the logits. The loss, backward (through AOTAutograd's compiled backward where
 a graph was captured) and the optimizer step stay as in ``torch``.
 Dynamo refuses ``nn.RNN/LSTM/GRU`` unless ``torch._dynamo.config.allow_rnn`` is set: with the default
-(``allow_rnn=False``) it gives up on the model's forward frame and runs it eagerly, so nothing is compiled
+(``allow_rnn=False``) it gives up on the compiled frame and runs it eagerly, so nothing is compiled
 (the record says so: ``graphs`` 0). ``allow_rnn=True`` traces the recurrence into one graph, unrolled over
 the timesteps, which inductor compiles for a long time (minutes at length 500, docs/engines.md).
 
@@ -37,7 +37,7 @@ class TorchCompileConfig(TorchConfig):
 
 class TorchCompileBackend(TorchBackend):
     name = "torch-compile"
-    description = "PyTorch with torch.compile(model) (inductor); allow_rnn=false by default"
+    description = "PyTorch with torch.compile (inductor) around RNN + dense; allow_rnn=false by default"
     config_class = TorchCompileConfig
 
     def build(self, spec: Spec, weights, mode: str = "matched", dtype: str = "float32") -> None:

@@ -101,7 +101,7 @@ def test_each_engine_records_what_ran(first_run, label):
 def test_torch_compile_records_its_compilation(first_run):
     compiled = first_run["torch-compile"].runtime["compile"]
     assert compiled["setting"].endswith("allow_rnn=False")
-    # Dynamo gives up on the forward frame at nn.GRU without allow_rnn: nothing compiled, one break.
+    # Dynamo gives up on the compiled frame at nn.GRU without allow_rnn: nothing compiled, one break.
     assert compiled["graphs"] == 0 and compiled["graph_breaks"] >= 1
     assert any("RNN, GRU, or LSTM" in reason for reason in compiled["break_reasons"])
     assert compiled["compile_s"] > 0 and compiled["total_compile_s"] >= compiled["compile_s"]
