@@ -15,12 +15,40 @@ Life cycle, all inside one worker process:
 4. ``backend.train_step(x, y)`` repeatedly -- one real optimizer step; returns the *batch's* mean loss and
    accuracy as Python floats (so the timing includes getting them back to the host).
 5. ``backend.evaluate(x, y, batch_size)`` -- mean loss/accuracy over a dataset.
+
+What a backend declares without importing its framework (``bench backends`` lists it; ``bench run`` and
+``bench parity`` check it before any data is prepared): ``description``, ``requires`` (import name -> the
+package to install), ``config_class`` (its frozen config dataclass, filled from ``BackendOptions.extra``)
+and its parity group (``parity_group``, or ``group_for(extra)`` where the config decides it).
+
+``runtime_info()`` reports facts read back from the framework, not the request. The worker stores them as
+the record's ``runtime`` object; every backend returns these keys (None where they do not apply):
+
+- ``engine``: the registered name that ran (e.g. ``"keras-jax"``); ``backend_class`` is added by the worker.
+- ``parity_group``: ``"tf-sparse"`` or ``"dense"`` (``PARITY_GROUPS``): how the optimizer treats the
+  embedding gradient. Native mode: the group of the framework's own behaviour.
+- ``kernel_path``: what really ran the recurrence: ``"tf-graph"`` (TensorFlow while-loop),
+  ``"xla"``, ``"jax-jit-scan"`` / ``"jax-scan"``, ``"keras-torch-python-loop"``, ``"torch-mkldnn-rnn"``
+  (oneDNN), ``"torch-native-rnn"`` (ATen's cell loop), ``"inductor"`` (the RNN inside a compiled graph),
+  ``"inductor+<eager path>"`` (compiled graphs around an eager RNN).
+- ``xla``: whether XLA compiled the train step (Keras on TensorFlow or JAX), read from the model after it
+  ran; None where the engine has no XLA.
+- ``flush_denormal``: whether the framework's kernels flush subnormal floats to zero, read back by
+  multiplying a subnormal by one in the framework (None if it cannot be read).
+- ``compile``: None, or for torch.compile ``{"setting", "graphs", "graph_breaks", "compile_s", ...}``;
+  ``compile_s`` is the compile time inside the first step (reported apart from step time).
+- ``backend``, ``versions``, ``device``, ``threads``, ``interop_threads``, ``requested_threads``,
+  ``deterministic``, ``config``, and after ``build``: ``mode``, ``dtype``, ``optimizer``.
+
+The worker reads ``runtime_info()`` after ``build``, again after the first step (XLA and compilation are
+decided there) and at the end of training.
 """
 
 from __future__ import annotations
 
 import abc
 import importlib
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -32,6 +60,8 @@ from harness.errors import BenchError
 from harness.spec import Spec
 from harness.weights import check_weights
 
+from .config import config_from_extra, parse_value
+
 ENTRY_POINT_GROUP = "rnn_bench.backends"
 MODES: tuple[str, ...] = ("matched", "native")
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -39,7 +69,21 @@ DTYPES: tuple[str, ...] = ("float32", "float64")
 #: Built-in backends, used when the package metadata is not installed (e.g. running from a checkout).
 BUILTIN: dict[str, str] = {
     "keras": "backends.keras_tf:KerasBackend",
+    "keras-xla": "backends.keras_xla:KerasXlaBackend",
+    "keras-jax": "backends.keras_jax:KerasJaxBackend",
+    "keras-torch": "backends.keras_torch:KerasTorchBackend",
     "torch": "backends.torch_eager:TorchBackend",
+    "torch-compile": "backends.torch_compile:TorchCompileBackend",
+}
+
+#: Parity groups: the same Keras code trains differently depending on how the embedding gradient reaches
+#: RMSprop, so matched training agrees only inside a group (forward pass and gradients agree everywhere).
+PARITY_GROUPS: dict[str, str] = {
+    "tf-sparse": "TensorFlow hands RMSprop the embedding gradient as IndexedSlices, one slice per token "
+    "occurrence: the squared-gradient average accumulates per occurrence (keras, keras-xla, torch "
+    "optimizer_semantics=tf-sparse)",
+    "dense": "the embedding gradient is a dense array, duplicate tokens summed before squaring (keras-jax, "
+    "keras-torch, torch optimizer_semantics=dense)",
 }
 
 
@@ -49,7 +93,7 @@ class BackendOptions:
 
     threads: int = 1  # intra-op threads; inter-op is set to the same value
     deterministic: bool = True  # bit-identical reruns (TF: enable_op_determinism)
-    extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific knobs, e.g. from a test plugin
+    extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific knobs: its config_class fields
 
 
 @dataclass(frozen=True)
@@ -62,11 +106,32 @@ class Backend(abc.ABC):
     """One framework's implementation of the common model. See the module docstring for the life cycle."""
 
     name: ClassVar[str]
-    #: The pip package(s) that must be importable, named in the error when they are not.
-    requires: ClassVar[tuple[str, ...]] = ()
+    #: One line for ``bench backends``.
+    description: ClassVar[str] = ""
+    #: Import name -> the pip package that provides it, named in the error when it is missing. A plain tuple
+    #: of import names is accepted too (the package is then named like the module).
+    requires: ClassVar[Mapping[str, str] | tuple[str, ...]] = {}
+    #: The backend's frozen config dataclass, filled from ``BackendOptions.extra`` (None: takes no options).
+    config_class: ClassVar[type | None] = None
+    #: Parity group in matched mode (``PARITY_GROUPS``); None: not comparable (e.g. a test fake).
+    parity_group: ClassVar[str | None] = None
+    #: Why this engine cannot train in float64 (empty: it can); parity then checks in float32.
+    no_float64: ClassVar[str] = ""
 
     def __init__(self, options: BackendOptions):
         self.options = options
+
+    @classmethod
+    def configure(cls, extra: Mapping[str, Any]) -> Any:
+        """The config dataclass for these options (one-line BenchError for an unknown or mistyped one)."""
+        if cls.config_class is None:
+            return None
+        return config_from_extra(cls.config_class, extra, cls.name)
+
+    @classmethod
+    def group_for(cls, extra: Mapping[str, Any]) -> str | None:
+        """The matched-mode parity group with these options (a backend whose config decides it overrides)."""
+        return cls.parity_group
 
     @abc.abstractmethod
     def build(
@@ -104,7 +169,52 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def runtime_info(self) -> dict[str, Any]:
-        """Framework versions, device, thread settings, and anything else worth recording."""
+        """Facts read back from the framework: the keys listed in the module docstring."""
+
+
+def requirements(cls: type[Backend]) -> dict[str, str]:
+    """Import name -> package to install, whichever form the class declares."""
+    req = cls.requires
+    return dict(req) if isinstance(req, Mapping) else {module: module for module in req}
+
+
+def missing_package(cls: type[Backend]) -> tuple[str, str] | None:
+    """(import name, package) of the first requirement that is not installed, or None. Looks the modules up
+    on the import path (importlib.util.find_spec) without importing them."""
+    for module, package in requirements(cls).items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # ValueError: sys.modules holds None for it (import blocked)
+            found = False
+        if not found:
+            return module, package
+    return None
+
+
+def missing_message(name: str, module: str, package: str) -> str:
+    return (
+        f"backend {name!r} needs the {package!r} package (module {module!r} is not installed); "
+        f"install it (pip install {package}) or choose another backend with --backends"
+    )
+
+
+def framework_versions(cls: type[Backend]) -> dict[str, str | None]:
+    """Installed version of each required package, from package metadata (imports nothing)."""
+    try:
+        providers = metadata.packages_distributions()
+    except Exception:  # broken metadata of an unrelated distribution
+        providers = {}
+    versions: dict[str, str | None] = {}
+    for module, package in requirements(cls).items():
+        version = None
+        for dist in [*providers.get(module, []), package]:
+            try:
+                version = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        versions[package] = version
+    return versions
 
 
 def available_backends() -> dict[str, str]:
@@ -126,7 +236,8 @@ def available_backends() -> dict[str, str]:
 
 
 def load_backend(name: str) -> type[Backend]:
-    """Import a backend class by registered name. Imports no framework."""
+    """Import a backend class by registered name (``parse_backend`` splits off a variant's options).
+    Imports no framework."""
     known = available_backends()
     if name not in known:
         raise BenchError(f"unknown backend {name!r}; valid backends: {', '.join(sorted(known))}")
@@ -140,6 +251,60 @@ def load_backend(name: str) -> type[Backend]:
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
         raise BenchError(f"backend {name!r} ({target}) is not a subclass of backends.base.Backend")
     return cls
+
+
+# -- backend variants: a registered name with config options -------------------------------------------
+#: ``torch:optimizer_semantics=dense:flush_denormal=true`` is the ``torch`` backend with those config fields.
+VARIANT_SEP = ":"
+
+
+@dataclass(frozen=True)
+class BackendRef:
+    """A backend as named on the command line: registered name plus config options."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Canonical text (options sorted, booleans lower-case): the job's backend name in records."""
+        parts = [f"{k}={_format_value(v)}" for k, v in sorted(self.options.items())]
+        return VARIANT_SEP.join([self.name, *parts])
+
+    def backend_class(self) -> type[Backend]:
+        return load_backend(self.name)
+
+
+def _format_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def parse_backend(text: str) -> BackendRef:
+    """``NAME`` or ``NAME:KEY=VALUE[:KEY=VALUE...]`` -> BackendRef (values: true/false, numbers, text)."""
+    name, *parts = text.strip().split(VARIANT_SEP)
+    options: dict[str, Any] = {}
+    for part in parts:
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise BenchError(
+                f"backend {text!r}: expected NAME{VARIANT_SEP}KEY=VALUE (e.g. torch:flush_denormal=true), got {part!r}"
+            )
+        options[key.strip()] = parse_value(value.strip())
+    return BackendRef(name.strip(), options)
+
+
+def resolve_backends(labels: list[str] | tuple[str, ...]) -> list[BackendRef]:
+    """Parse and check backends named on the command line, before any data is prepared: a registered name,
+    valid config options, and every required package installed (looked up, not imported). One-line
+    BenchError (exit 2) for the first problem."""
+    refs = [parse_backend(label) for label in labels]
+    for ref in refs:
+        cls = ref.backend_class()
+        cls.configure(ref.options)
+        missing = missing_package(cls)
+        if missing is not None:
+            raise BenchError(missing_message(ref.name, *missing))
+    return refs
 
 
 def require_module(module: str, package: str, backend: str) -> Any:

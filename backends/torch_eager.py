@@ -1,11 +1,17 @@
 """The ``torch`` backend: PyTorch eager mode on CPU.
 
 ``matched`` mode loads the canonical (Keras-initialised) weights, keeps torch's extra recurrent bias of
-SimpleRNN/LSTM at zero and frozen, and trains with ``KerasRMSprop`` (Keras' update, including TensorFlow's
-per-occurrence embedding velocity). ``native`` mode is what a typical user writes: torch's default
+SimpleRNN/LSTM at zero and frozen, and trains with ``KerasRMSprop`` (Keras' update). Its embedding velocity
+follows ``optimizer_semantics``: ``tf-sparse`` (default) squares the gradient per token occurrence as Keras on
+TensorFlow does (parity group of keras, keras-xla); ``dense`` squares the summed gradient as Keras on JAX
+and on torch do (parity group of keras-jax, keras-torch). ``native`` mode is what a typical user writes: torch's default
 initialisers seeded from ``spec.seed``, every parameter trainable, ``torch.optim.RMSprop(lr=spec.learning_rate)``
 with torch's other defaults. Both use ``BCEWithLogitsLoss`` (mean), which is what Keras computes from the
 sigmoid's logits.
+
+Subnormal floats: torch does not flush them to zero (TensorFlow and XLA do); ``flush_denormal=True`` calls
+``torch.set_flush_denormal(True)``, which can change torch's speed a lot (docs/engines.md). The record reads
+the state back, and which RNN kernel torch dispatched (oneDNN for LSTM, ATen's cell loop for RNN/GRU).
 
 Importing this module imports no framework; torch is imported when the backend is constructed.
 """
@@ -15,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,34 +29,52 @@ from harness.spec import Spec
 
 from . import torch_layout
 from .base import Backend, BackendOptions, StepResult, check_build_args, require_module
-from .config import config_from_extra
+
+OptimizerSemantics = Literal["tf-sparse", "dense"]
 
 
 @dataclass(frozen=True)
 class TorchConfig:
-    """Matched-mode details that can be switched off, to measure what each one is worth (the negative
-    controls of the parity tests do). Both default to what Keras does."""
+    """Matched-mode details. ``freeze_bias_hh`` can be switched off to measure what it is worth (a negative
+    control of the parity tests does)."""
 
     freeze_bias_hh: bool = True  # SimpleRNN/LSTM: keep torch's second bias at 0; training it doubles the bias step
-    embedding_occurrences: bool = True  # TF's per-occurrence squared embedding gradients in the velocity
+    #: The embedding velocity: per token occurrence (Keras on TensorFlow) or of the summed gradient (JAX, torch).
+    optimizer_semantics: OptimizerSemantics = "tf-sparse"
+    #: torch.set_flush_denormal: off by default, as a torch user gets it.
+    flush_denormal: bool = False
+
+
+def pin_threads(torch: Any, threads: int) -> None:
+    torch.set_num_threads(threads)
+    # Settable once per process, before any inter-op work: a second backend in the same process
+    # (parity, tests) keeps the first value, which runtime_info records.
+    if torch.get_num_interop_threads() != threads:
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:
+            pass
 
 
 class TorchBackend(Backend):
     name = "torch"
-    requires = ("torch",)
+    description = "PyTorch eager: nn.Embedding/RNN/LSTM/GRU/Linear, Keras' RMSprop in matched mode"
+    requires = {"torch": "torch"}
+    config_class = TorchConfig
+    parity_group = "tf-sparse"
+
+    @classmethod
+    def group_for(cls, extra: Mapping[str, Any]) -> str | None:
+        return cls.configure(extra).optimizer_semantics
 
     def __init__(self, options: BackendOptions):
         super().__init__(options)
-        self.config = config_from_extra(TorchConfig, options.extra, self.name)
+        self.config = self.configure(options.extra)
         self._torch = torch = require_module("torch", "torch", self.name)
-        torch.set_num_threads(options.threads)
-        # Settable once per process, before any inter-op work: a second backend in the same process
-        # (parity, tests) keeps the first value, which runtime_info records.
-        if torch.get_num_interop_threads() != options.threads:
-            try:
-                torch.set_num_interop_threads(options.threads)
-            except RuntimeError:
-                pass
+        pin_threads(torch, options.threads)
+        # Per thread (MXCSR); threads torch starts later inherit it. Set either way: the process may have
+        # run another backend before (tests).
+        self._flush_supported = torch.set_flush_denormal(self.config.flush_denormal)
         self._net: Any = None
 
     # -- building ---------------------------------------------------------------------------------
@@ -70,6 +94,8 @@ class TorchBackend(Backend):
         self.spec, self.mode, self.dtype = spec, mode, dtype
         self._np_dtype = np.dtype(dtype)
         self._net = net
+        self._rnn_path = rnn_kernel_path(torch, net.rnn)
+        self._forward = self._compile(net)
         if mode == "native":
             self._occurrences = False
             self._optimizer = torch.optim.RMSprop(net.parameters(), lr=spec.learning_rate)
@@ -79,7 +105,7 @@ class TorchBackend(Backend):
             net.rnn.bias_hh_l0.requires_grad_(False)
         from .torch_rmsprop import KerasRMSprop
 
-        self._occurrences = self.config.embedding_occurrences
+        self._occurrences = self.config.optimizer_semantics == "tf-sparse"
         self._optimizer = KerasRMSprop(
             [p for p in net.parameters() if p.requires_grad],
             lr=spec.learning_rate,
@@ -105,7 +131,7 @@ class TorchBackend(Backend):
         """Forward + backward on one batch; grads are left on the parameters."""
         F = self._torch.nn.functional
         xt, yt = self._ids(x), self._labels(y)
-        logits, embedded = self._net(xt)
+        logits, embedded = self._forward(xt)
         if self._occurrences:
             embedded.retain_grad()
         loss = F.binary_cross_entropy_with_logits(logits, yt)
@@ -134,7 +160,7 @@ class TorchBackend(Backend):
         torch = self._torch
         with torch.inference_mode():
             for start in range(0, len(x), batch_size):
-                yield start, self._net(self._ids(x[start : start + batch_size]))[0]
+                yield start, self._forward(self._ids(x[start : start + batch_size]))[0]
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> StepResult:
         F = self._torch.nn.functional
@@ -161,8 +187,13 @@ class TorchBackend(Backend):
 
     def runtime_info(self) -> dict[str, Any]:
         torch = self._torch
+        built = self._net is not None
+        native = built and self.mode == "native"
         info: dict[str, Any] = {
             "backend": self.name,
+            "engine": self.name,
+            # Native mode: torch's own RMSprop over the dense embedding gradient.
+            "parity_group": "dense" if native else self.group_for(self.options.extra),
             "versions": {"torch": torch.__version__},
             "device": "cpu",
             "threads": torch.get_num_threads(),
@@ -170,11 +201,56 @@ class TorchBackend(Backend):
             "requested_threads": self.options.threads,
             "deterministic": self.options.deterministic,  # torch CPU kernels used here are deterministic
             "config": dataclasses.asdict(self.config),
+            "kernel_path": self._kernel_path() if built else None,
+            "xla": None,
+            "flush_denormal": flushes_denormals(torch),
+            "compile": self._compile_facts() if built else None,
         }
-        if self._net is not None:
+        if built:
             optimizer = type(self._optimizer)
             info.update(mode=self.mode, dtype=self.dtype, optimizer=f"{optimizer.__module__}.{optimizer.__name__}")
         return info
+
+    # -- hooks for torch.compile (backends.torch_compile) ------------------------------------------------
+    def _compile(self, net: Any) -> Any:
+        """The callable training and inference run: the module itself in eager mode."""
+        return net
+
+    def _kernel_path(self) -> str:
+        return self._rnn_path
+
+    def _compile_facts(self) -> dict[str, Any] | None:
+        return None
+
+
+def rnn_kernel_path(torch: Any, rnn: Any) -> str:
+    """Which kernel torch dispatches for this RNN module in training, read from the autograd graph of a
+    two-step probe: oneDNN's ``mkldnn_rnn_layer`` (CPU LSTM, float32) or ATen's native cell loop."""
+    param = next(rnn.parameters())
+    probe = torch.zeros(2, 2, rnn.input_size, dtype=param.dtype, device=param.device, requires_grad=True)
+    with torch.enable_grad():
+        out, _ = rnn(probe)
+    seen, stack = set(), [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        kind = type(node).__name__
+        if "Mkldnn" in kind:
+            return "torch-mkldnn-rnn"
+        if "Cudnn" in kind:
+            return "cudnn"
+        stack.extend(next_fn for next_fn, _ in node.next_functions)
+    return "torch-native-rnn"
+
+
+def flushes_denormals(torch: Any) -> bool:
+    """Read back whether torch's kernels flush subnormals to zero: a subnormal times one, over enough
+    elements that every intra-op thread takes part."""
+    n = 1 << 16
+    product = torch.full((n,), 1e-40, dtype=torch.float32) * torch.ones(n, dtype=torch.float32)
+    return bool((product == 0).all())
 
 
 def _correct(logits, labels):

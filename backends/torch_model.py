@@ -35,5 +35,9 @@ class RecurrentClassifier(nn.Module):
         The embedding output is returned so that matched training can read its gradient (the
         per-occurrence embedding gradients Keras' RMSprop squares); returning it costs nothing."""
         embedded = self.embedding(x)
+        return self.head(embedded), embedded
+
+    def head(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Logits from the embedding output: the recurrence and the dense layer (what torch-compile compiles)."""
         out, _ = self.rnn(embedded)
-        return self.fc(out[:, -1]).squeeze(-1), embedded
+        return self.fc(out[:, -1]).squeeze(-1)

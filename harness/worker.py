@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, BackendOptions, load_backend
+from backends.base import Backend, BackendOptions, parse_backend
 from harness import calibration, derive, inject
 from harness.batches import batch_slices, epoch_orders, order_hash
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
@@ -45,8 +45,21 @@ _EVENT_INTERVAL_S = 0.5
 _PARENT_POLL_S = 1.0
 
 
-class JobTimeout(Exception):
-    """Raised in the worker when the runner's per-job timeout sends SIGTERM."""
+class JobTimeout(BaseException):
+    """Raised in the worker when the runner's per-job timeout sends SIGTERM. A BaseException, as
+    KeyboardInterrupt is: frameworks catch and wrap Exception (torch.compile re-raises anything raised while
+    inductor compiles as BackendCompilerFailed), and a timeout must stay a timeout."""
+
+
+def _caused_by_timeout(err: BaseException) -> bool:
+    """Whether a JobTimeout is anywhere in ``err``'s chain (a framework that wrapped it anyway)."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, JobTimeout):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _raise_timeout(signum: int, frame: Any) -> None:
@@ -124,6 +137,28 @@ def check_built_weights(name: str, backend: Backend, weights: dict[str, np.ndarr
     )
 
 
+def read_runtime(backend: Backend, record: JobRecord) -> None:
+    """The backend's facts, read back from the framework, into the record's ``runtime`` (keys the worker
+    added, e.g. an injected slowdown, are kept)."""
+    cls = type(backend)
+    # Which class ran matters: a plugin may register a backend under a built-in name.
+    backend_class = f"{cls.__module__}:{cls.__qualname__}"
+    record.runtime = {**record.runtime, **backend.runtime_info(), "backend_class": backend_class}
+
+
+def timeout_error(record: JobRecord) -> str:
+    """A job stopped before its first step finished ran out of time tracing/compiling, not training: say so
+    (``runtime.compile_timeout``), so that a compile timeout is not read as a slow or crashed job."""
+    if record.params is not None and not len(record.steps):
+        # No step ran, so no kernel path did: the facts read after build stay, the path is unknown.
+        record.runtime.update(compile_timeout=True, kernel_path=None)
+        return (
+            "compile timeout: the first training step (where the engine traces and compiles) had not finished "
+            "when the runner stopped the job at --timeout"
+        )
+    return "stopped by the runner: the job ran past --timeout"
+
+
 def train(task: Task, record: JobRecord) -> None:
     """Fill ``record`` in place as the job progresses (so an interrupted job keeps what it did)."""
     from harness.data import load_prepared  # the prepared arrays, fingerprint re-verified on load
@@ -140,15 +175,14 @@ def train(task: Task, record: JobRecord) -> None:
 
     weights = initial_weights(spec) if job.mode == "matched" else None
     record.weights_fingerprint = weights_fingerprint(weights) if weights is not None else None
-    backend_cls = load_backend(job.backend)
-    backend = backend_cls(BackendOptions(threads=task.threads, deterministic=True, extra=task.backend_extra))
+    ref = parse_backend(job.backend)  # a variant (torch:flush_denormal=true) carries config options
+    extra = {**task.backend_extra, **ref.options}
+    backend = ref.backend_class()(BackendOptions(threads=task.threads, deterministic=True, extra=extra))
     backend.build(spec, weights, mode=job.mode, dtype="float32")
     check_built_weights(job.backend, backend, weights, record)
     record.params = int(backend.trainable_parameter_count())
-    runtime = backend.runtime_info()
-    # Which class ran matters: a plugin may register a backend under a built-in name.
-    record.runtime = {**runtime, "backend_class": f"{backend_cls.__module__}:{backend_cls.__qualname__}"}
-    record.environment.frameworks = dict(runtime.get("versions", {}))
+    read_runtime(backend, record)
+    record.environment.frameworks = dict(record.runtime.get("versions", {}))
     if slowdown:
         injected = record.runtime[inject.RECORD_KEY] = {"fraction": slowdown, "step_s": [], "wait_s": []}
     record.startup_s = time.time() - task.spawned_at
@@ -184,6 +218,7 @@ def train(task: Task, record: JobRecord) -> None:
             steps.append(epoch, dt, size, _finite_or_none(result.loss), float(result.accuracy), k < task.warmup_steps)
             if k == 0:
                 record.first_step_s = dt
+                read_runtime(backend, record)  # XLA and compilation are decided in the first step
             now = t0 + dt
             if now - last_event >= _EVENT_INTERVAL_S:
                 last_event = now
@@ -211,6 +246,7 @@ def train(task: Task, record: JobRecord) -> None:
         emit("epoch", **dataclasses.asdict(entry))
 
     record.batch_order_hash = order_hash(orders)
+    read_runtime(backend, record)  # e.g. recompilation for a last, smaller batch
     test = backend.evaluate(ds.x_test, ds.y_test, spec.batch_size)
     record.test = Metrics(loss=_finite_or_none(test.loss), acc=float(test.accuracy))
     record.time_to_acc_s = derive.time_to_accuracy(record.epochs, task.target_acc)
@@ -250,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(task, record)
     except JobTimeout:
-        record.status, record.error = "timeout", "stopped by the runner: the job ran past --timeout"
+        record.status, record.error = "timeout", timeout_error(record)
         code = 124
     except KeyboardInterrupt:
         record.status = "interrupted"
@@ -263,8 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except Exception as err:  # a crash inside a framework: keep the traceback in the job log
         traceback.print_exc()
-        record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
-        code = 1
+        if _caused_by_timeout(err):
+            record.status, record.error = "timeout", timeout_error(record)
+            code = 124
+        else:
+            record.status, record.error = "failed", f"{type(err).__name__}: {err}".splitlines()[0]
+            code = 1
     # Finishing takes a second or two (the end calibration, the record): a stop now would lose the record
     # of a job that has trained, so stop signals wait until it is written.
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .backends_cmd import backends
 from .baseline_cmd import baseline
 from .check_cmd import check
 from .data_cmd import data
@@ -14,6 +15,7 @@ from .run_cmd import run
 
 SHORT_HELP: dict[click.Command, str] = {
     data: "Prepare the data (cached) and describe what backends see.",
+    backends: "List the engines: installed, versions, parity group, options.",
     parity: "Prove the backends compute the same function.",
     run: "Train the backend x cell x seed matrix (fresh process per job).",
     report: "Render comparison tables and charts (md, html, csv) from runs.",

@@ -46,6 +46,15 @@ def choose(kind: str, values: Iterable[str] | None, valid: Iterable[str], defaul
     return chosen
 
 
+def choose_backends(values: Iterable[str] | None, default: Iterable[str]) -> list[str]:
+    """Backends named on the command line (variants included: ``torch:flush_denormal=true``) as their
+    canonical labels, checked before any data is prepared: registered, valid options, packages installed
+    (looked up, not imported). One-line error (exit 2) otherwise."""
+    from backends.base import resolve_backends
+
+    return [ref.label for ref in resolve_backends(split_list(values) or list(default))]
+
+
 _SEED = re.compile(r"(\d+)(?:-(\d+))?")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from backends.base import MODES, available_backends
+from backends.base import MODES
 from harness.errors import BenchError
 from harness.execution import EXECUTORS
 from harness.executors.base import ExecutorConfig
@@ -23,6 +23,7 @@ from harness.stop_signals import describe
 from .options import (
     build_spec,
     choose,
+    choose_backends,
     data_option,
     default_threads,
     parse_seeds,
@@ -94,7 +95,11 @@ def _resources(values: tuple[str, ...]) -> dict[str, float]:
     "--cells", multiple=True, metavar="LIST", help=f"Cells, comma list or repeated (default: all: {','.join(CELLS)})."
 )
 @click.option(
-    "--backends", multiple=True, metavar="LIST", help="Backends, comma list or repeated (default: keras,torch)."
+    "--backends",
+    multiple=True,
+    metavar="LIST",
+    help="Backends, comma list or repeated (default: keras,torch; bench backends lists them). A variant sets "
+    "config options: torch:flush_denormal=true, torch-compile:allow_rnn=true.",
 )
 @click.option(
     "--seeds",
@@ -230,7 +235,7 @@ def run(
         )
     run_config = RunConfig(
         spec=spec,
-        backends=tuple(choose("backend", backends, sorted(available_backends()), ("keras", "torch"))),
+        backends=tuple(choose_backends(backends, ("keras", "torch"))),
         cells=tuple(choose("cell", cells, CELLS, CELLS)),
         seeds=parse_seeds(seeds),
         mode=mode,

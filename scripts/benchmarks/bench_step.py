@@ -1,20 +1,31 @@
 """Time one training step of each backend against the plain framework code a user writes by hand.
 
     python -m scripts.benchmarks.bench_step [--cells lstm,gru] [--backends keras,torch] [--modes matched,native]
-                                            [--steps 30] [--warmup 5] [--block 5] [--threads N]
+                                            [--rounds 6] [--warmup 5] [--block 5] [--threads N]
+
+``--backends`` takes every engine (keras, keras-xla, keras-jax, keras-torch, torch, torch-compile) and variants
+(``torch:flush_denormal=true``, ``torch-compile:allow_rnn=true``): the plain code then gets the same switch.
 
 Target: a backend's step is no slower than the plain code, ratio backend/plain <= 1.05, at the real
 spec (batch 128 x 500, vocab 10000). For each backend x mode x cell, the backend and the plain code each
-build their model and then train on the same batches, INTERLEAVED in blocks of ``--block`` steps (ABBA order,
-so load changes and drift hit both), after ``--warmup`` untimed steps each; the medians of ``--steps`` timed
-steps are compared. Each framework runs in a fresh process of its own (the other framework not imported).
+build their model and then train on the same batches, INTERLEAVED: ``--rounds`` rounds (at most 8) of one block
+of ``--block`` steps each (ABBA order, so load changes and drift hit both), after ``--warmup`` untimed steps
+each; the medians of the timed steps are compared. Each engine runs in a fresh process of its own (no other
+framework imported; ``KERAS_BACKEND`` is read once per process).
 
 The plain code, written here independently of ``backends/``:
-- keras: the seed model, ``Sequential([Embedding, <cell>, Dense(1, sigmoid)])`` compiled with RMSprop and
-  binary_crossentropy/accuracy, trained with ``train_on_batch`` (both modes: they differ only in the start).
+- keras, keras-jax, keras-torch: the seed model, ``Sequential([Embedding, <cell>, Dense(1, sigmoid)])``
+  compiled with RMSprop and binary_crossentropy/accuracy, trained with ``train_on_batch`` (both modes: they
+  differ only in the start), in a process whose ``KERAS_BACKEND`` is the engine's; keras-xla: the same with
+  ``jit_compile=True``.
 - torch native: the usual loop with ``torch.optim.RMSprop(lr=1e-3)`` and ``BCEWithLogitsLoss``.
 - torch matched: the same math as the backend (frozen bias_hh, Keras' RMSprop with TensorFlow's
-  per-occurrence embedding velocity) written inline as a plain loop.
+  per-occurrence embedding velocity, or the summed gradient's with ``optimizer_semantics=dense``) written
+  inline as a plain loop.
+- torch-compile: the torch code with all but its embedding lookup under ``torch.compile`` (``allow_rnn`` as the
+  variant says).
+- ``flush_denormal``: the torch plain code calls ``torch.set_flush_denormal`` itself (off unless the variant
+  says ``flush_denormal=true``), so the effect of subnormal arithmetic is measured on plain code too.
 Every step returns the batch's loss and accuracy as Python floats, as the backend's does. In matched mode the
 plain code starts from the backend's canonical weights (converted outside the timed steps), in native mode
 from its framework's seeded default initialisers, as the backend does.
@@ -23,6 +34,8 @@ from its framework's seeded default initialisers, as the backend does.
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import json
 import os
 import statistics
@@ -32,7 +45,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from backends.base import BackendOptions, load_backend
+from backends.base import BackendOptions, parse_backend
 from backends.torch_layout import to_torch
 from harness.parity import parity_batches
 from harness.spec import CELLS, Spec
@@ -45,7 +58,7 @@ Step = Callable[..., tuple[float, float]]
 
 
 # -- the plain code ------------------------------------------------------------------------------------
-def plain_keras(spec: Spec, weights: Weights | None) -> Step:
+def plain_keras(spec: Spec, weights: Weights | None, jit_compile: bool | str = "auto") -> Step:
     import keras
 
     keras.utils.set_random_seed(spec.seed)
@@ -64,6 +77,7 @@ def plain_keras(spec: Spec, weights: Weights | None) -> Step:
         optimizer=keras.optimizers.RMSprop(learning_rate=spec.learning_rate),
         loss="binary_crossentropy",
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
 
     def step(x, y):
@@ -73,21 +87,46 @@ def plain_keras(spec: Spec, weights: Weights | None) -> Step:
     return step
 
 
-def plain_torch(spec: Spec, weights: Weights | None) -> Step:
+def plain_torch(
+    spec: Spec,
+    weights: Weights | None,
+    compile: bool = False,
+    allow_rnn: bool = False,
+    flush_denormal: bool = False,
+    optimizer_semantics: str = "tf-sparse",
+) -> Step:
     import torch
     import torch.nn.functional as F
     from torch import nn
 
+    torch.set_flush_denormal(flush_denormal)
     torch.manual_seed(spec.seed)
-    emb = nn.Embedding(spec.vocab_size, spec.embed_dim)
-    rnn = {"simplernn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[spec.cell](spec.embed_dim, spec.units, batch_first=True)
-    fc = nn.Linear(spec.units, 1)
-    params = [*emb.parameters(), *rnn.parameters(), *fc.parameters()]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(spec.vocab_size, spec.embed_dim)
+            rnn_class = {"simplernn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[spec.cell]
+            self.rnn = rnn_class(spec.embed_dim, spec.units, batch_first=True)
+            self.fc = nn.Linear(spec.units, 1)
+
+        def head(self, e):
+            out, _ = self.rnn(e)
+            return self.fc(out[:, -1]).squeeze(-1)
+
+    net = Net()
+    emb, rnn, fc = net.emb, net.rnn, net.fc
+    params = list(net.parameters())
+    head = net.head
+    if compile:  # all but the embedding lookup, whose output's gradient matched training reads
+        import torch._dynamo
+
+        torch._dynamo.config.allow_rnn = allow_rnn
+        head = torch.compile(net.head)
 
     def forward(xb):
         e = emb(xb)
-        out, _ = rnn(e)
-        return fc(out[:, -1]).squeeze(-1), e
+        return head(e), e
 
     def accuracy(logits, yb):
         return ((torch.sigmoid(logits) > 0.5) == (yb > 0.5)).float().mean().item()
@@ -128,7 +167,7 @@ def plain_torch(spec: Spec, weights: Weights | None) -> Step:
         loss.backward()
         with torch.no_grad():
             for p, v in zip(trainable, velocities):
-                if p is emb.weight:
+                if p is emb.weight and optimizer_semantics == "tf-sparse":
                     per_token = e.grad.reshape(-1, spec.embed_dim).square().mul_(1 - rho)
                     squared = torch.zeros_like(v).index_add_(0, xb.reshape(-1), per_token)
                 else:
@@ -140,58 +179,95 @@ def plain_torch(spec: Spec, weights: Weights | None) -> Step:
     return step
 
 
-PLAIN = {"keras": plain_keras, "torch": plain_torch}
+#: Engine -> its plain code; a variant's options that the function takes are passed on (``plain_for``).
+PLAIN: dict[str, Callable[..., Step]] = {
+    "keras": plain_keras,
+    "keras-xla": functools.partial(plain_keras, jit_compile=True),
+    "keras-jax": plain_keras,
+    "keras-torch": plain_keras,
+    "torch": plain_torch,
+    "torch-compile": functools.partial(plain_torch, compile=True),
+}
+
+
+def plain_for(label: str, spec: Spec, weights: Weights | None) -> Step:
+    """The plain code for a backend label, with the variant's switches that plain code has too."""
+    ref = parse_backend(label)
+    fn = PLAIN[ref.name]
+    accepted = inspect.signature(fn).parameters
+    return fn(spec, weights, **{k: v for k, v in ref.options.items() if k in accepted})
 
 
 # -- timing ----------------------------------------------------------------------------------------------
-def interleaved(a: Step, b: Step, batches, warmup: int, steps: int, block: int) -> tuple[list[float], list[float]]:
-    """Per-step seconds of ``a`` and ``b``, run in alternating blocks (ABBA) on the same batches."""
+MAX_ROUNDS = 8
+
+
+def interleaved(
+    a: Step, b: Step, batches, warmup: int, rounds: int, block: int
+) -> tuple[list[list[float]], list[list[float]]]:
+    """Per-round step seconds of ``a`` and ``b``: each round one block of each on the same batches, the order
+    alternating between rounds (ABBA), after ``warmup`` untimed steps each."""
     for i in range(warmup):
         for fn in (a, b):
             fn(*batches[i % len(batches)])
-    times: dict[int, list[float]] = {0: [], 1: []}
-    done, rnd = 0, 0
+    times: tuple[list[list[float]], list[list[float]]] = ([], [])
     perf = time.perf_counter
-    while done < steps:
-        n = min(block, steps - done)
+    for rnd in range(rounds):
         for which in (0, 1) if rnd % 2 == 0 else (1, 0):
-            fn = (a, b)[which]
-            for j in range(n):
-                x, y = batches[(done + j) % len(batches)]
+            fn, block_times = (a, b)[which], []
+            for j in range(block):
+                x, y = batches[(rnd * block + j) % len(batches)]
                 t0 = perf()
                 fn(x, y)
-                times[which].append(perf() - t0)
-        done += n
-        rnd += 1
-    return times[0], times[1]
+                block_times.append(perf() - t0)
+            times[which].append(block_times)
+    return times
 
 
 def worker(args) -> None:
     """Measure one backend (this process imports only its framework); print one JSON line per case."""
-    backend = load_backend(args.worker)(BackendOptions(threads=args.threads, deterministic=True))
+    ref = parse_backend(args.worker)
+    backend = ref.backend_class()(BackendOptions(threads=args.threads, deterministic=True, extra=ref.options))
     for cell in args.cells:
-        spec = Spec(cell=cell)
+        spec = Spec(cell=cell, batch_size=args.batch_size, maxlen=args.length)
         batches = parity_batches(spec, 4, spec.seed)
         for mode in args.modes:
             weights = initial_weights(spec) if mode == "matched" else None
             backend.build(spec, weights, mode=mode)
             ours, plain = interleaved(
-                backend.train_step, PLAIN[args.worker](spec, weights), batches, args.warmup, args.steps, args.block
+                backend.train_step, plain_for(args.worker, spec, weights), batches, args.warmup, args.rounds, args.block
             )
-            print(
-                json.dumps({"backend": args.worker, "mode": mode, "cell": cell, "ours": ours, "plain": plain}),
-                flush=True,
-            )
+            case = {"backend": args.worker, "mode": mode, "cell": cell, "ours": ours, "plain": plain}
+            print(json.dumps(case), flush=True)
+
+
+def summarize(case: dict) -> tuple[float, float, float, float, float]:
+    """(backend ms, plain ms, ratio of medians, lowest and highest per-round ratio of block medians)."""
+    ours = statistics.median(t for block in case["ours"] for t in block) * 1e3
+    plain = statistics.median(t for block in case["plain"] for t in block) * 1e3
+    per_round = [statistics.median(a) / statistics.median(b) for a, b in zip(case["ours"], case["plain"])]
+    return ours, plain, ours / plain, min(per_round), max(per_round)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default=",".join(CELLS))
-    parser.add_argument("--backends", default="keras,torch")
+    parser.add_argument(
+        "--backends", default="keras,torch", help="engines and variants, e.g. torch:flush_denormal=true"
+    )
     parser.add_argument("--modes", default="matched,native")
-    parser.add_argument("--steps", type=int, default=30, help="timed steps per side (default 30)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        choices=range(1, MAX_ROUNDS + 1),
+        metavar=f"1..{MAX_ROUNDS}",
+        help="interleaved rounds, one block a side each (default 6)",
+    )
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps per side first (default 5)")
-    parser.add_argument("--block", type=int, default=5, help="steps per interleaved block (default 5)")
+    parser.add_argument("--block", type=int, default=5, help="steps per block (default 5)")
+    parser.add_argument("--batch-size", type=int, default=Spec().batch_size, help="default: the real 128")
+    parser.add_argument("--length", type=int, default=Spec().maxlen, help="sequence length; default: the real 500")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="default: all cores")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -200,14 +276,18 @@ def main() -> int:
         worker(args)
         return 0
 
-    passthrough = [f"--{k}={getattr(args, k)}" for k in ("steps", "warmup", "block", "threads")]
+    passthrough = [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("rounds", "warmup", "block", "threads")]
+    passthrough += [f"--batch-size={args.batch_size}", f"--length={args.length}"]
     passthrough += [f"--cells={','.join(args.cells)}", f"--modes={','.join(args.modes)}"]
     print(
-        f"bench_step: batch 128 x 500, vocab 10000, {args.threads} thread(s), {args.steps} timed steps per side "
-        f"(median), {args.warmup} warm-up, blocks of {args.block}; load average {os.getloadavg()[0]:.2f}"
+        f"bench_step: batch {args.batch_size} x {args.length}, vocab 10000, {args.threads} thread(s), "
+        f"{args.rounds} interleaved rounds of {args.block} steps a side (median), {args.warmup} warm-up; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
+    width = max(len("backend"), *(len(b) for b in args.backends.split(",")))
     print(
-        f"{'backend':<8} {'mode':<8} {'cell':<10} {'backend ms':>10} {'plain ms':>10} {'ratio':>7}  target <= {TARGET}"
+        f"{'backend':<{width}} {'mode':<8} {'cell':<10} {'backend ms':>10} {'plain ms':>10} {'ratio':>7} "
+        f"{'per-round range':>17}  target <= {TARGET}"
     )
     worst = 0.0
     for name in args.backends.split(","):
@@ -215,12 +295,12 @@ def main() -> int:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         for line in proc.stdout:
             r = json.loads(line)
-            ours, plain = statistics.median(r["ours"]) * 1e3, statistics.median(r["plain"]) * 1e3
-            ratio = ours / plain
+            ours, plain, ratio, low, high = summarize(r)
             worst = max(worst, ratio)
             verdict = "ok" if ratio <= TARGET else "SLOWER"
             print(
-                f"{r['backend']:<8} {r['mode']:<8} {r['cell']:<10} {ours:10.1f} {plain:10.1f} {ratio:7.3f}  {verdict}",
+                f"{r['backend']:<{width}} {r['mode']:<8} {r['cell']:<10} {ours:10.1f} {plain:10.1f} {ratio:7.3f} "
+                f"{f'{low:.3f}-{high:.3f}':>17}  {verdict}",
                 flush=True,
             )
         if proc.wait() != 0:

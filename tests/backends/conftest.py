@@ -19,12 +19,18 @@ TINY = Spec(vocab_size=500, embed_dim=8, units=8, maxlen=64, batch_size=16, epoc
 THREADS = 1
 
 
+def open_backends(names: list[str], threads: int = THREADS) -> dict:
+    """Backends constructed in this process (keras on TensorFlow and torch can share one; the other Keras
+    engines cannot: they run in processes of their own, see test_engines)."""
+    from backends.base import BackendOptions, load_backend
+
+    return {name: load_backend(name)(BackendOptions(threads=threads)) for name in names}
+
+
 @pytest.fixture(scope="session")
 def backends():
     """One keras and one torch backend for the whole session (rebuilt per test with ``build``)."""
-    from harness.parity import open_backends
-
-    return open_backends(["keras", "torch"], THREADS)
+    return open_backends(["keras", "torch"])
 
 
 @pytest.fixture(scope="session")

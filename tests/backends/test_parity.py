@@ -8,6 +8,7 @@ import pytest
 
 import backends.torch_layout as layout
 from backends.base import BackendOptions
+from backends.keras_tf import KerasBackend
 from backends.torch_eager import TorchBackend
 from harness.parity import check_cell, parity_batches, tolerance
 from harness.spec import CELLS
@@ -42,7 +43,7 @@ def test_default_plan_passes(backends, cell):
     """float32 (SimpleRNN's multi-step in float64), the documented tolerances."""
     result = check_cell(backends, TINY.replace(cell=cell), STEPS)
     assert result.passed, result
-    assert {c.name for c in result.checks} == {"forward", "gradients", "param_count", "parameters", "losses"}
+    assert {c.name for c in result.checks} == {"load", "forward", "gradients", "param_count", "parameters", "losses"}
     assert result.param_counts == {"keras": result.expected_params, "torch": result.expected_params}
 
 
@@ -189,12 +190,31 @@ def test_control_lstm_with_c_and_o_swapped(backends, monkeypatch):
     assert {"forward", "gradients"} <= failed(check_cell(backends, TINY.replace(cell="lstm"), 2))
 
 
-def test_control_dense_embedding_velocity(backends):
-    """Dropping TensorFlow's per-occurrence embedding velocity: the model and gradients still agree,
-    training does not (only the optimizer is wrong)."""
-    result = check_cell(_with_torch(backends, embedding_occurrences=False), TINY.replace(cell="lstm"), 2)
+class WrongSemanticsTorch(TorchBackend):
+    """torch claiming keras' parity group while its optimizer uses the other group's (dense) semantics."""
+
+    @classmethod
+    def group_for(cls, extra):
+        return "tf-sparse"
+
+
+def test_control_wrong_optimizer_semantics(backends):
+    """torch with dense embedding velocity, compared inside keras' group: the model and gradients still
+    agree, training does not (only the optimizer is wrong)."""
+    torch = WrongSemanticsTorch(BackendOptions(threads=THREADS, extra={"optimizer_semantics": "dense"}))
+    result = check_cell({"keras": backends["keras"], "torch": torch}, TINY.replace(cell="lstm"), 2)
     assert "parameters" in failed(result) and not {"forward", "gradients", "param_count"} & failed(result)
     assert check(result, "parameters").per_tensor["embedding"] > 1e-4
+
+
+def test_dense_semantics_is_its_own_group(backends):
+    """The same torch with its group declared honestly: no training check across groups, and the
+    cross-group difference sits only in the embedding rows of tokens repeated in the first batch."""
+    result = check_cell(_with_torch(backends, optimizer_semantics="dense"), TINY.replace(cell="lstm"), 2)
+    assert result.passed and "parameters" not in {c.name for c in result.checks}
+    (cross,) = result.cross_groups
+    assert cross.groups == ("tf-sparse", "dense") and cross.references == ("keras", "torch")
+    assert cross.repeated_rows > 1e-4 and cross.rest < 1e-6 and cross.parameters > 1e-4
 
 
 @pytest.mark.parametrize("cell", ["simplernn", "lstm"])
@@ -202,3 +222,23 @@ def test_control_trainable_bias_hh(backends, cell):
     result = check_cell(_with_torch(backends, freeze_bias_hh=False), TINY.replace(cell=cell), 2)
     assert {"param_count", "parameters"} <= failed(result)
     assert result.param_counts["torch"] == result.expected_params + TINY.units * TINY.replace(cell=cell).gates
+
+
+class GruSwapKeras(KerasBackend):
+    """The shared Keras conversion (backends.keras_model, used by every Keras engine) with GRU's z and r
+    gate blocks swapped: a conversion bug in the new code the parity check must catch."""
+
+    def _to_keras(self, spec, weights, dtype):
+        arrays = super()._to_keras(spec, weights, dtype)
+        if spec.cell == "gru":
+            u = spec.units
+            arrays[1:4] = [
+                np.concatenate([a[..., u : 2 * u], a[..., :u], a[..., 2 * u :]], axis=-1) for a in arrays[1:4]
+            ]
+        return arrays
+
+
+def test_control_gru_gate_swap_in_the_keras_conversion(backends):
+    broken = GruSwapKeras(BackendOptions(threads=THREADS))
+    result = check_cell({"torch": backends["torch"], "keras": broken}, TINY.replace(cell="gru"), 2)
+    assert {"load", "forward", "gradients", "parameters"} <= failed(result)

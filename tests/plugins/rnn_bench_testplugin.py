@@ -11,6 +11,9 @@
   for ``only_cell``.
 - ``torch-wrongload``: the torch backend with a conversion bug on the way in: it loads the recurrent kernel
   without its transpose (square for SimpleRNN, so the shapes stay valid) and exports correctly.
+- ``missing-engine``: requires a package that does not exist (the one-line refusal before any data).
+- ``torch-gruswap``: the torch backend with its GRU conversion broken (a negative control in a fresh
+  process, where monkeypatching cannot reach).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend, StepResult
-from backends.torch_eager import TorchBackend
+from backends.torch_eager import TorchBackend  # imports no framework
 
 PAGE = mmap.PAGESIZE
 
@@ -117,3 +120,31 @@ class WrongLoadTorchBackend(TorchBackend):
         arrays = dict(arrays)
         arrays["rnn.weight_hh_l0"] = np.ascontiguousarray(arrays["rnn.weight_hh_l0"].T)  # the dropped transpose
         super()._load(arrays)
+
+
+class MissingEngine(NumpyBackend):
+    """An engine whose framework is not installed: ``bench run``/``bench parity`` must refuse it before any
+    data is prepared, naming the package."""
+
+    name = "missing-engine"
+    description = "test-only: requires a package that does not exist"
+    requires = {"rnn_bench_no_such_module": "rnn-bench-no-such-package"}
+
+
+def _swap_gru_gates(arrays):
+    """torch's GRU blocks r, z swapped back to z, r: the conversion bug the parity check must catch."""
+    out = dict(arrays)
+    for key in ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0"):
+        a = arrays[key]
+        u = a.shape[0] // 3
+        out[key] = np.concatenate([a[u : 2 * u], a[:u], a[2 * u :]])
+    return out
+
+
+class TorchGruSwap(TorchBackend):
+    """torch with a GRU conversion that forgets the gate swap (on load only)."""
+
+    name = "torch-gruswap"
+
+    def _load(self, arrays):
+        super()._load(_swap_gru_gates(arrays) if self.spec.cell == "gru" else arrays)
