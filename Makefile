@@ -3,7 +3,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# GPU=1: the CUDA builds of the frameworks instead of the CPU ones (docs/gpu.md); GPU_FRAMEWORKS=torch,jax
+# (or none, for frameworks that came preinstalled) chooses which. The CPU set-up is unchanged without it.
+GPU ?=
+GPU_FRAMEWORKS ?= all
+STAMP := $(VENV)/.installed-stamp$(if $(filter 1,$(GPU)),-gpu)
 # The IMDB archive: $BENCH_DATA if set, else the shared copy beside this checkout when present (else
 # bench falls back to its user cache, then a verified download).
 BENCH_DATA ?= $(wildcard $(abspath ../shared/data/aclImdb_v1.tar.gz))
@@ -14,8 +18,12 @@ export BENCH_DATA
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+ifeq ($(GPU),1)
+	$(BIN)/python -m scripts.gpu.setup_env --frameworks $(GPU_FRAMEWORKS)
+else
 	# torch==2.13.0 (pinned in pyproject) is the CPU build on this machine's disk; any other pulls CUDA.
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+endif
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -7,13 +7,16 @@ imports a framework.
 Life cycle, all inside one worker process:
 
 1. ``cls = load_backend(name)`` -- imports the backend module only (no framework yet).
-2. ``backend = cls(BackendOptions(threads=..., deterministic=...))`` -- pins the framework's intra- and
-   inter-op thread pools *before* the framework does any work; raises ``BenchError`` naming the package to
-   install when the framework is missing.
+2. ``backend = cls(BackendOptions(threads=..., deterministic=..., device=...))`` -- pins the framework's
+   intra- and inter-op thread pools *before* the framework does any work, and resolves the device
+   (``--device cpu|gpu|auto``: ``backends.device``); raises ``BenchError`` naming the package to install when
+   the framework is missing, and saying why when ``gpu`` was asked for and the framework sees none.
 3. ``backend.build(spec, weights, mode=..., dtype=...)`` -- builds the model (``weights=None`` in
    ``native`` mode: the framework's own initialisers, seeded from ``spec.seed``).
-4. ``backend.train_step(x, y)`` repeatedly -- one real optimizer step; returns the *batch's* mean loss and
-   accuracy as Python floats (so the timing includes getting them back to the host).
+4. ``backend.train_step(x, y)`` repeatedly -- one real optimizer step, from the host's NumPy batch (the copy
+   to the device is part of the step) to the *batch's* mean loss and accuracy back on the host as Python
+   floats (reading them makes the device finish the step's work, so the step's timing includes all of it;
+   ``harness.step`` enforces the types).
 5. ``backend.evaluate(x, y, batch_size)`` -- mean loss/accuracy over a dataset.
 
 What a backend declares without importing its framework (``bench backends`` lists it; ``bench run`` and
@@ -37,8 +40,17 @@ the record's ``runtime`` object; every backend returns these keys (None where th
   multiplying a subnormal by one in the framework (None if it cannot be read).
 - ``compile``: None, or for torch.compile ``{"setting", "graphs", "graph_breaks", "compile_s", ...}``;
   ``compile_s`` is the compile time inside the first step (reported apart from step time).
-- ``backend``, ``versions``, ``device``, ``threads``, ``interop_threads``, ``requested_threads``,
-  ``deterministic``, ``config``, and after ``build``: ``mode``, ``dtype``, ``optimizer``.
+- ``device``: the device the framework really trains on, read back from it: ``"cpu"`` or ``"cuda:N"``
+  (the worker adds ``device_requested``, the ``--device`` asked for).
+- ``tf32``: whether TensorFloat-32 may round float32 matmuls/cuDNN RNNs on the GPU, as the framework's
+  settings stand (matched mode turns it off; native mode keeps the framework's default); None on the CPU.
+- ``deterministic``: whether the framework's deterministic settings are in effect (GPU: torch
+  ``use_deterministic_algorithms``, TensorFlow op determinism, XLA's deterministic ops).
+- ``backend``, ``versions``, ``threads``, ``interop_threads``, ``requested_threads``, ``config``, and after
+  ``build``: ``mode``, ``dtype``, ``optimizer``.
+
+On a GPU the worker also reads ``gpu_info()`` (the record's ``environment.gpu``) and the job's peak device
+memory (``reset_device_memory()`` before ``build``, ``peak_device_memory_mb()`` at the end).
 
 The worker reads ``runtime_info()`` after ``build``, again after the first step (XLA and compilation are
 decided there) and at the end of training.
@@ -56,6 +68,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.devices import DEVICE_REQUESTS
 from harness.errors import BenchError
 from harness.spec import Spec
 from harness.weights import check_weights
@@ -94,6 +107,7 @@ class BackendOptions:
     threads: int = 1  # intra-op threads; inter-op is set to the same value
     deterministic: bool = True  # bit-identical reruns (TF: enable_op_determinism)
     extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific knobs: its config_class fields
+    device: str = "cpu"  # --device: cpu | gpu | auto (harness.devices.DEVICE_REQUESTS)
 
 
 @dataclass(frozen=True)
@@ -117,8 +131,14 @@ class Backend(abc.ABC):
     parity_group: ClassVar[str | None] = None
     #: Why this engine cannot train in float64 (empty: it can); parity then checks in float32.
     no_float64: ClassVar[str] = ""
+    #: Whether the engine can train on a GPU (``--device gpu|auto``); one that cannot trains on the CPU, and
+    #: ``--device gpu`` refuses it before any data is prepared.
+    gpu_capable: ClassVar[bool] = False
 
     def __init__(self, options: BackendOptions):
+        validate_choice("device", options.device, DEVICE_REQUESTS)
+        if options.device == "gpu" and not self.gpu_capable:
+            raise BenchError(gpu_incapable_message(self.name))
         self.options = options
 
     @classmethod
@@ -170,6 +190,24 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def runtime_info(self) -> dict[str, Any]:
         """Facts read back from the framework: the keys listed in the module docstring."""
+
+    # -- the device (engines that can train on a GPU override these) --------------------------------------
+    def reset_device_memory(self) -> None:  # noqa: B027 - optional: only engines on a GPU have a peak to reset
+        """Start counting the device's peak memory afresh (the worker calls it before ``build``)."""
+
+    def peak_device_memory_mb(self) -> float | None:
+        """Peak memory allocated on the GPU since ``reset_device_memory`` (MiB); None on the CPU."""
+        return None
+
+    def gpu_info(self) -> dict[str, Any] | None:
+        """The GPU the engine trains on, from its framework (``harness.records.GpuInfo``'s fields: name,
+        compute_capability, memory_mb, cuda, cudnn); None on the CPU."""
+        return None
+
+    def synchronize(self) -> None:  # noqa: B027 - the CPU's work is done when a call returns
+        """Wait until the device has finished all the work queued so far. Not part of a step (a step ends
+        with the loss on the host, which already waits); the step-timing check calls it after a step to
+        prove there was nothing left to wait for (scripts/gpu/step_sync.py)."""
 
 
 def requirements(cls: type[Backend]) -> dict[str, str]:
@@ -293,10 +331,15 @@ def parse_backend(text: str) -> BackendRef:
     return BackendRef(name.strip(), options)
 
 
-def resolve_backends(labels: list[str] | tuple[str, ...]) -> list[BackendRef]:
+def gpu_incapable_message(name: str) -> str:
+    return f"backend {name!r} trains on the CPU only; use --device cpu or auto, or choose another backend"
+
+
+def resolve_backends(labels: list[str] | tuple[str, ...], device: str = "cpu") -> list[BackendRef]:
     """Parse and check backends named on the command line, before any data is prepared: a registered name,
-    valid config options, and every required package installed (looked up, not imported). One-line
-    BenchError (exit 2) for the first problem."""
+    valid config options, every required package installed (looked up, not imported), and with
+    ``device="gpu"`` an engine that can train on one. One-line BenchError (exit 2) for the first problem."""
+    validate_choice("device", device, DEVICE_REQUESTS)
     refs = [parse_backend(label) for label in labels]
     for ref in refs:
         cls = ref.backend_class()
@@ -304,6 +347,8 @@ def resolve_backends(labels: list[str] | tuple[str, ...]) -> list[BackendRef]:
         missing = missing_package(cls)
         if missing is not None:
             raise BenchError(missing_message(ref.name, *missing))
+        if device == "gpu" and not cls.gpu_capable:
+            raise BenchError(gpu_incapable_message(ref.name))
     return refs
 
 

@@ -7,8 +7,15 @@ canonical weights (they are Keras' own layout, on every Keras engine); ``native`
 initialisers draw from ``spec.seed``.
 
 The engines differ only in what Keras runs underneath (``KERAS_BACKEND``, read once per process when keras
-is first imported): an engine module says how to start its framework (thread pools, determinism), how to take
-a gradient without updating, and what it reads back for the record (kernel path, XLA, flush-to-zero).
+is first imported): an engine module says how to start its framework (thread pools, determinism, the
+device), how to take a gradient without updating, and what it reads back for the record (kernel path, XLA,
+flush-to-zero, TF32, device memory).
+
+On a GPU a step is still ``train_on_batch`` on the host's NumPy batch: Keras copies it to the device inside
+the step, and the logs it returns are NumPy values, so the step ends when the device has finished. Whether
+Keras ran its LSTM/GRU as a cuDNN kernel is read from what the framework built (``_uses_cudnn``): Keras takes
+cuDNN only on a GPU, for the default activations, without masking or unrolling (and on TensorFlow it then
+drops XLA for the model); SimpleRNN has no fused kernel anywhere.
 
 Importing this module imports no framework; the engine's framework and Keras are imported when the backend
 is constructed, after ``KERAS_BACKEND`` is set and the thread pools are pinned.
@@ -30,6 +37,7 @@ from harness.spec import Spec
 from harness.weights import WEIGHT_NAMES
 
 from .base import Backend, BackendOptions, StepResult, check_build_args, require_module
+from .device import CPU, matched_tf32, on_gpu
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,13 @@ class KerasEngine(Backend):
     #: The ``KERAS_BACKEND`` this engine runs.
     keras_backend: ClassVar[str]
 
+    gpu_capable = True
+
     def __init__(self, options: BackendOptions):
         super().__init__(options)
         self.config = self.configure(options.extra)
         os.environ["KERAS_BACKEND"] = self.keras_backend  # read once, when keras is first imported
+        self._device = CPU
         self._start_framework()
         self._keras = keras = require_module("keras", "keras", self.name)
         if keras.config.backend() != self.keras_backend:
@@ -64,11 +75,13 @@ class KerasEngine(Backend):
             )
         self._model: Any = None
         self._flush: bool | None = None
+        self._cudnn_seen: bool | None = None
 
     # -- the framework hooks -----------------------------------------------------------------------
     @abc.abstractmethod
     def _start_framework(self) -> None:
-        """Import the framework and pin its thread pools (and determinism) before Keras does any work."""
+        """Import the framework, pin its thread pools (and determinism) and resolve the device into
+        ``self._device`` (``backends.device``) before Keras does any work."""
 
     @abc.abstractmethod
     def _gradient_arrays(self, x: np.ndarray, y: np.ndarray) -> list[Any]:
@@ -97,6 +110,26 @@ class KerasEngine(Backend):
     def _prepare_dtype(self, dtype: str) -> None:
         """Anything the framework needs before a model of this dtype is built."""
 
+    def _uses_cudnn(self) -> bool:
+        """On a GPU: whether the built model runs its recurrence as a cuDNN kernel, read from what the
+        framework traced or ran."""
+        return False
+
+    def _set_tf32(self, allowed: bool) -> None:
+        """TF32 on or off for the framework's GPU matmuls and cuDNN calls."""
+
+    def _tf32_in_effect(self) -> bool | None:
+        """Whether the framework may use TF32 on the GPU as its settings stand."""
+        return None
+
+    def _cudnn(self) -> bool:
+        """Whether cuDNN runs the recurrence (never on the CPU: Keras' cuDNN paths need a GPU); cached per
+        model, since tracing to find out costs time."""
+        if self._cudnn_seen is None:
+            self._activate()
+            self._cudnn_seen = on_gpu(self._device) and self._uses_cudnn()
+        return self._cudnn_seen
+
     # -- building ---------------------------------------------------------------------------------
     def _activate(self) -> None:
         """Make Keras' global floatx and dtype policy this model's dtype.
@@ -121,6 +154,10 @@ class KerasEngine(Backend):
         weights = check_build_args(spec, weights, mode, dtype)
         keras = self._keras
         self.spec, self.mode, self.dtype = spec, mode, dtype
+        self._cudnn_seen = None
+        allowed = matched_tf32(mode)
+        if on_gpu(self._device) and allowed is not None:
+            self._set_tf32(allowed)
         self._prepare_dtype(dtype)
         self._activate()
         keras.utils.set_random_seed(spec.seed)  # native mode: Keras' initialisers draw from this
@@ -200,6 +237,8 @@ class KerasEngine(Backend):
             "xla": self._xla() if built else None,
             "flush_denormal": self._flush,
             "compile": None,
+            "device": self._device,
+            "tf32": self._tf32_in_effect() if on_gpu(self._device) else None,
             **self._framework_facts(),
         }
         info["versions"] = {"keras": keras.__version__, **info.get("versions", {})}

@@ -1,4 +1,4 @@
-"""The ``torch`` backend: PyTorch eager mode on CPU.
+"""The ``torch`` backend: PyTorch eager mode, on the CPU or a CUDA GPU (``--device``).
 
 ``matched`` mode loads the canonical (Keras-initialised) weights, keeps torch's extra recurrent bias of
 SimpleRNN/LSTM at zero and frozen, and trains with ``KerasRMSprop`` (Keras' update). Its embedding velocity
@@ -11,7 +11,12 @@ sigmoid's logits.
 
 Subnormal floats: torch does not flush them to zero (TensorFlow and XLA do); ``flush_denormal=True`` calls
 ``torch.set_flush_denormal(True)``, which can change torch's speed a lot (docs/engines.md). The record reads
-the state back, and which RNN kernel torch dispatched (oneDNN for LSTM, ATen's cell loop for RNN/GRU).
+the state back, and which RNN kernel torch dispatched (oneDNN for LSTM, ATen's cell loop for RNN/GRU; cuDNN
+on a GPU).
+
+On a GPU (``backends.torch_device``): the model lives on ``cuda:0``; each step copies the host batch to the
+device inside the step and reads the loss back with ``.item()`` (which waits for the device); matched mode
+turns TF32 off; deterministic algorithms are on, with cuBLAS' reproducible workspace.
 
 Importing this module imports no framework; torch is imported when the backend is constructed.
 """
@@ -27,8 +32,9 @@ import numpy as np
 
 from harness.spec import Spec
 
-from . import torch_layout
+from . import torch_device, torch_layout
 from .base import Backend, BackendOptions, StepResult, check_build_args, require_module
+from .device import matched_tf32
 
 OptimizerSemantics = Literal["tf-sparse", "dense"]
 
@@ -62,6 +68,7 @@ class TorchBackend(Backend):
     requires = {"torch": "torch"}
     config_class = TorchConfig
     parity_group = "tf-sparse"
+    gpu_capable = True
 
     @classmethod
     def group_for(cls, extra: Mapping[str, Any]) -> str | None:
@@ -70,11 +77,14 @@ class TorchBackend(Backend):
     def __init__(self, options: BackendOptions):
         super().__init__(options)
         self.config = self.configure(options.extra)
+        torch_device.prepare_env(options.device, options.deterministic)
         self._torch = torch = require_module("torch", "torch", self.name)
         pin_threads(torch, options.threads)
         # Per thread (MXCSR); threads torch starts later inherit it. Set either way: the process may have
         # run another backend before (tests).
         self._flush_supported = torch.set_flush_denormal(self.config.flush_denormal)
+        self._device = torch_device.resolve(torch, options.device, self.name)
+        torch_device.set_deterministic(torch, self._device, options.deterministic)
         self._net: Any = None
 
     # -- building ---------------------------------------------------------------------------------
@@ -90,7 +100,8 @@ class TorchBackend(Backend):
         from .torch_model import RecurrentClassifier
 
         torch.manual_seed(spec.seed)  # native mode: torch's own initialisers draw from this
-        net = RecurrentClassifier(spec).to(getattr(torch, dtype))
+        torch_device.apply_precision(torch, self._device, matched_tf32(mode))
+        net = RecurrentClassifier(spec).to(device=self._device, dtype=getattr(torch, dtype))
         self.spec, self.mode, self.dtype = spec, mode, dtype
         self._np_dtype = np.dtype(dtype)
         self._net = net
@@ -121,11 +132,15 @@ class TorchBackend(Backend):
                 params[name].copy_(self._torch.from_numpy(np.asarray(array, dtype=self._np_dtype)))
 
     # -- training -----------------------------------------------------------------------------------
+    def _to_device(self, host: Any) -> Any:
+        """A host tensor on the training device: the step's host-to-device copy (no copy on the CPU)."""
+        return host.to(self._device)
+
     def _ids(self, x: np.ndarray):
-        return self._torch.from_numpy(np.ascontiguousarray(x))  # no copy for contiguous int arrays
+        return self._to_device(self._torch.from_numpy(np.ascontiguousarray(x)))  # no copy for contiguous ints
 
     def _labels(self, y: np.ndarray):
-        return self._torch.from_numpy(np.ascontiguousarray(y, dtype=self._np_dtype))
+        return self._to_device(self._torch.from_numpy(np.ascontiguousarray(y, dtype=self._np_dtype)))
 
     def _backward(self, x: np.ndarray, y: np.ndarray):
         """Forward + backward on one batch; grads are left on the parameters."""
@@ -151,7 +166,7 @@ class TorchBackend(Backend):
 
     def gradients(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         self._backward(x, y)
-        grads = {name: p.grad.detach().numpy().copy() for name, p in self._net.named_parameters() if p.grad is not None}
+        grads = {name: _host(p.grad) for name, p in self._net.named_parameters() if p.grad is not None}
         self._optimizer.zero_grad(set_to_none=True)
         return torch_layout.from_torch(self.spec, grads, gradient=True)
 
@@ -174,12 +189,12 @@ class TorchBackend(Backend):
         return StepResult(loss_sum / n, correct / n)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        parts = [logits.sigmoid().numpy() for _, logits in self._logits(x, self.spec.batch_size)]
+        parts = [_host(logits.sigmoid()) for _, logits in self._logits(x, self.spec.batch_size)]
         return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
     # -- introspection -----------------------------------------------------------------------------
     def get_weights(self) -> dict[str, np.ndarray]:
-        state = {name: p.detach().numpy().copy() for name, p in self._net.named_parameters()}
+        state = {name: _host(p) for name, p in self._net.named_parameters()}
         return torch_layout.from_torch(self.spec, state)
 
     def trainable_parameter_count(self) -> int:
@@ -195,21 +210,36 @@ class TorchBackend(Backend):
             # Native mode: torch's own RMSprop over the dense embedding gradient.
             "parity_group": "dense" if native else self.group_for(self.options.extra),
             "versions": {"torch": torch.__version__},
-            "device": "cpu",
+            "device": str(next(self._net.parameters()).device) if built else str(self._device),
             "threads": torch.get_num_threads(),
             "interop_threads": torch.get_num_interop_threads(),
             "requested_threads": self.options.threads,
-            "deterministic": self.options.deterministic,  # torch CPU kernels used here are deterministic
+            # torch CPU kernels used here are deterministic; on CUDA read back from torch
+            "deterministic": torch_device.deterministic(torch, self._device, self.options.deterministic),
+            "tf32": torch_device.tf32(torch, self._device),
             "config": dataclasses.asdict(self.config),
             "kernel_path": self._kernel_path() if built else None,
             "xla": None,
-            "flush_denormal": flushes_denormals(torch),
+            "flush_denormal": flushes_denormals(torch, self._device),
             "compile": self._compile_facts() if built else None,
         }
         if built:
             optimizer = type(self._optimizer)
             info.update(mode=self.mode, dtype=self.dtype, optimizer=f"{optimizer.__module__}.{optimizer.__name__}")
         return info
+
+    # -- the device ----------------------------------------------------------------------------------------
+    def reset_device_memory(self) -> None:
+        torch_device.reset_peak_memory(self._torch, self._device)
+
+    def peak_device_memory_mb(self) -> float | None:
+        return torch_device.peak_memory_mb(self._torch, self._device)
+
+    def gpu_info(self) -> dict[str, Any] | None:
+        return torch_device.gpu_info(self._torch, self._device)
+
+    def synchronize(self) -> None:
+        torch_device.synchronize(self._torch, self._device)
 
     # -- hooks for torch.compile (backends.torch_compile) ------------------------------------------------
     def _compile(self, net: Any) -> Any:
@@ -225,32 +255,32 @@ class TorchBackend(Backend):
 
 def rnn_kernel_path(torch: Any, rnn: Any) -> str:
     """Which kernel torch dispatches for this RNN module in training, read from the autograd graph of a
-    two-step probe: oneDNN's ``mkldnn_rnn_layer`` (CPU LSTM, float32) or ATen's native cell loop."""
+    two-step probe on the module's device: cuDNN's (GPU), oneDNN's ``mkldnn_rnn_layer`` (CPU LSTM, float32)
+    or ATen's native cell loop."""
     param = next(rnn.parameters())
     probe = torch.zeros(2, 2, rnn.input_size, dtype=param.dtype, device=param.device, requires_grad=True)
     with torch.enable_grad():
         out, _ = rnn(probe)
-    seen, stack = set(), [out.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        kind = type(node).__name__
-        if "Mkldnn" in kind:
-            return "torch-mkldnn-rnn"
-        if "Cudnn" in kind:
-            return "cudnn"
-        stack.extend(next_fn for next_fn, _ in node.next_functions)
+    nodes = torch_device.autograd_nodes(out)
+    if torch_device.used_cudnn(nodes):
+        return "cudnn"
+    if any("Mkldnn" in name for name in nodes):
+        return "torch-mkldnn-rnn"
     return "torch-native-rnn"
 
 
-def flushes_denormals(torch: Any) -> bool:
-    """Read back whether torch's kernels flush subnormals to zero: a subnormal times one, over enough
-    elements that every intra-op thread takes part."""
+def flushes_denormals(torch: Any, device: Any = "cpu") -> bool:
+    """Read back whether torch's kernels on ``device`` flush subnormals to zero: a subnormal times one, over
+    enough elements that every intra-op thread takes part."""
     n = 1 << 16
-    product = torch.full((n,), 1e-40, dtype=torch.float32) * torch.ones(n, dtype=torch.float32)
+    ones = torch.ones(n, dtype=torch.float32, device=device)
+    product = torch.full((n,), 1e-40, dtype=torch.float32, device=device) * ones
     return bool((product == 0).all())
+
+
+def _host(tensor: Any) -> np.ndarray:
+    """A tensor's values as a NumPy array of their own, wherever the tensor lives."""
+    return tensor.detach().cpu().numpy().copy()
 
 
 def _correct(logits, labels):

@@ -53,6 +53,7 @@ class Task:
     executor: str = "local"
     shared_machine: bool = False
     cpus: tuple[int, ...] | None = None  # pin the worker to these CPUs (``--parallel``); None: not pinned
+    device: str = "cpu"  # --device: cpu | gpu | auto (harness.devices); the engine resolves it
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

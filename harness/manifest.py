@@ -12,6 +12,8 @@ do, and saved in the current version the next time the run is resumed):
 2. ``sessions``: how each ``bench run`` (or ``--resume``) on the folder executed its jobs (executor,
    scheduler, parallel, accuracy_only, and the host it ran on); each job's ``host``: the machine that ran
    it (also known when it left no record, e.g. a Dask worker that died).
+3. ``device``: the ``--device`` the run asked for (``cpu``, ``gpu`` or ``auto``); a resumed run keeps it.
+   Older runs trained on the CPU.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
+from .devices import DeviceRequest
 from .errors import BenchError
 from .jobs import Job
 from .plan import RunConfig, plan
 from .records import RUN_KIND, read_json
 from .spec import Spec
 
-MANIFEST_SCHEMA_VERSION = 2
+MANIFEST_SCHEMA_VERSION = 3
 
 JobStatus = Literal["pending", "running", "ok", "failed", "timeout", "interrupted"]
 JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
@@ -107,6 +110,7 @@ class Manifest:
     backend_extra: dict[str, Any]
     sessions: tuple[Session, ...]
     jobs: tuple[JobEntry, ...]
+    device: DeviceRequest = "cpu"  # what the run asked for; each record's runtime says what each job used
 
     @classmethod
     def new(cls, config: RunConfig, name: str, data: Mapping[str, Any], session: Session) -> Manifest:
@@ -126,11 +130,13 @@ class Manifest:
             backend_extra=dict(config.backend_extra),
             sessions=(session,),
             jobs=tuple(JobEntry.pending(job) for job in jobs),
+            device=config.device,  # type: ignore[arg-type]  # checked by the CLI (harness.devices)
         )
 
     def run_config(self, base: RunConfig, results: Path) -> RunConfig:
         """The configuration that resumes this run: what it trains (matrix, spec, data, target) as recorded
-        here; how to execute it (threads, timeout, executor) from ``base``, the resuming command's."""
+        here (the device too: a run does not change device halfway); how to execute it (threads, timeout,
+        executor) from ``base``, the resuming command's."""
         return RunConfig(
             spec=self.spec,
             backends=self.matrix.backends,
@@ -148,6 +154,7 @@ class Manifest:
             command=self.command,
             backend_extra=dict(self.backend_extra),
             executor=base.executor,
+            device=self.device,
         )
 
     def planned_jobs(self) -> list[Job]:
@@ -207,8 +214,12 @@ def _v1_job_to_v2(job: dict[str, Any]) -> dict[str, Any]:
     return {**job, "record": record, "host": None}
 
 
+def _v2_to_v3(old: dict[str, Any]) -> dict[str, Any]:
+    return {**old, "device": "cpu", "schema_version": 3}  # every run before --device trained on the CPU
+
+
 #: version -> the function that turns a manifest of that version into one of the next version.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(raw: Any, where: str | Path) -> dict[str, Any]:

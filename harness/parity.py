@@ -37,8 +37,10 @@ from typing import Any
 import numpy as np
 
 from backends.base import DTYPES, Backend, missing_package, parse_backend, resolve_backends
+from harness.devices import require_gpu
 from harness.errors import BenchError
 from harness.spec import CELLS, Spec
+from harness.step import run_step
 from harness.weights import WEIGHT_NAMES, check_weights, initial_weights, trainable_parameter_count
 
 DEFAULT_BACKENDS: tuple[str, ...] = ("keras", "torch")
@@ -183,6 +185,7 @@ class ParityReport:
     cells: tuple[CellParity, ...]
     runtime: Mapping[str, Mapping[str, Any]]
     skipped: Mapping[str, str] = field(default_factory=dict)  # backend -> why it was left out (``all``)
+    device: str = "cpu"  # --device asked for; each backend's runtime["device"] says what it used
 
     @property
     def passed(self) -> bool:
@@ -310,7 +313,7 @@ def collect_cell(backend: Backend, spec: Spec, plan: CellPlan, label: str = "") 
         if plan.step_dtype != plan.init_dtype:
             backend.build(spec, initial_weights(spec, dtype=plan.step_dtype), mode="matched", dtype=plan.step_dtype)
         for k, (x, y) in enumerate(batches[1:]):
-            losses.append(backend.train_step(x, y).loss)
+            losses.append(run_step(backend, x, y).loss)
             if k == 0:
                 first = _canonical(label, "weights", spec, backend.get_weights())
         final = _canonical(label, "weights", spec, backend.get_weights())
@@ -490,10 +493,11 @@ def run_parity(
     dtype: str | None = None,
     threads: int = 1,
     jobs: int = 1,
+    device: str = "cpu",
 ) -> ParityReport:
     """Run every check for every cell, each backend in a fresh process (``jobs`` at a time). ``dtype=None``
     is auto (see ``multi_step_plan``). ``backends`` may hold variants (``torch:optimizer_semantics=dense``)
-    and ``all``."""
+    and ``all``. ``device``: ``--device`` for every backend (harness.devices)."""
     from .parity_worker import run_workers
 
     if dtype is not None and dtype not in DTYPES:
@@ -504,18 +508,20 @@ def run_parity(
     for cell in cells:
         if cell not in CELLS:
             raise BenchError(f"unknown cell {cell!r}; valid cells: {', '.join(CELLS)}")
+    require_gpu(device)
     labels, skipped = expand_backends(backends)
-    refs = resolve_backends(labels)  # unknown names, bad options, missing packages: before any process starts
+    # Unknown names, bad options, missing packages, a CPU-only engine for --device gpu: before any process.
+    refs = resolve_backends(labels, device)
     labels = [ref.label for ref in refs]
     if len(labels) < 2:
         raise BenchError(f"parity needs at least two backends, got {', '.join(labels) or 'none'}")
     groups = {ref.label: ref.backend_class().group_for(ref.options) for ref in refs}
     no_float64 = {ref.label: ref.backend_class().no_float64 for ref in refs if ref.backend_class().no_float64}
     plans = {cell: plan_cell(cell, dtype, steps, no_float64) for cell in cells}
-    results = run_workers(labels, spec, plans, threads, jobs)
+    results = run_workers(labels, spec, plans, threads, jobs, device)
     parity = tuple(
         compare_cell(spec.replace(cell=cell), {b: results[b].cells[cell] for b in labels}, groups, plans[cell].note)
         for cell in cells
     )
     runtime = {b: results[b].runtime for b in labels}
-    return ParityReport(tuple(labels), groups, spec, steps, dtype, threads, parity, runtime, skipped)
+    return ParityReport(tuple(labels), groups, spec, steps, dtype, threads, parity, runtime, skipped, device)

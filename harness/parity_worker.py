@@ -90,7 +90,8 @@ def child(request: Mapping[str, Any]) -> None:
     from backends.base import BackendOptions, parse_backend
 
     ref = parse_backend(request["backend"])
-    backend = ref.backend_class()(BackendOptions(threads=int(request["threads"]), extra=ref.options))
+    options = BackendOptions(threads=int(request["threads"]), extra=ref.options, device=request.get("device", "cpu"))
+    backend = ref.backend_class()(options)
     spec = Spec.from_dict(request["spec"])
     cells = {
         cell: collect_cell(backend, spec.replace(cell=cell), CellPlan(**plan), ref.label)
@@ -127,12 +128,18 @@ class _Running:
 
 
 def run_workers(
-    labels: Sequence[str], spec: Spec, plans: Mapping[str, CellPlan], threads: int, jobs: int = 1
+    labels: Sequence[str],
+    spec: Spec,
+    plans: Mapping[str, CellPlan],
+    threads: int,
+    jobs: int = 1,
+    device: str = "cpu",
 ) -> dict[str, BackendResult]:
     """Run each backend's parity worker (``jobs`` at a time) and read back its arrays. The first failure
     stops the rest and is raised as a one-line BenchError; Ctrl-C or SIGTERM stops every child first."""
     env = {**os.environ, **thread_env(threads), "PYTHONUNBUFFERED": "1"}
-    request = {"spec": spec.to_dict(), "plans": {c: asdict(p) for c, p in plans.items()}, "threads": threads}
+    plan = {c: asdict(p) for c, p in plans.items()}
+    request = {"spec": spec.to_dict(), "plans": plan, "threads": threads, "device": device}
     pending = list(enumerate(labels))
     running: list[_Running] = []
     results: dict[str, BackendResult] = {}

@@ -30,6 +30,7 @@ class RunConfig:
     command: str = "bench run"
     backend_extra: dict[str, Any] = field(default_factory=dict)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    device: str = "cpu"  # --device: cpu | gpu | auto (harness.devices)
 
 
 def plan(backends: Sequence[str], cells: Sequence[str], seeds: Sequence[int], mode: str) -> list[Job]:

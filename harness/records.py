@@ -124,6 +124,18 @@ class MachineLoad:
 
 
 @dataclass
+class GpuInfo:
+    """The GPU a job trained on, read in its worker from the framework that ran it, plus ``nvidia-smi``."""
+
+    name: str
+    compute_capability: str | None = None  # e.g. "9.0"
+    memory_mb: float | None = None  # total memory of the device (MiB)
+    driver: str | None = None  # NVIDIA driver version (nvidia-smi)
+    cuda: str | None = None  # the CUDA runtime the framework runs
+    cudnn: str | None = None  # the cuDNN the framework runs
+
+
+@dataclass
 class Environment:
     python: str
     frameworks: dict[str, str]
@@ -138,6 +150,7 @@ class Environment:
     command: str
     libc: str | None = None
     glibc_tunables: str | None = None  # the allocator settings the worker started with
+    gpu: GpuInfo | None = None  # the GPU the job trained on; null when it trained on the CPU
 
 
 @dataclass
@@ -180,6 +193,7 @@ class JobRecord:
     first_step_s: float | None = None
     startup_s: float | None = None
     peak_rss_mb: float | None = None
+    peak_device_mb: float | None = None  # peak memory allocated on the GPU during the job; null on the CPU
     calibration: Calibration = field(default_factory=Calibration)
     load: MachineLoad = field(default_factory=MachineLoad)
     execution: Execution = field(default_factory=Execution)
@@ -266,6 +280,16 @@ _EPOCH = _object(
     }
 )
 _LOAD_SAMPLE = _object({"loadavg": _array(_num), "other_cpu": _num_or_null})
+_GPU = _object(
+    {
+        "name": {"type": "string"},
+        "compute_capability": _str_or_null,
+        "memory_mb": _num_or_null,
+        "driver": _str_or_null,
+        "cuda": _str_or_null,
+        "cudnn": _str_or_null,
+    }
+)
 _ENVIRONMENT = _object(
     {
         "python": {"type": "string"},
@@ -281,7 +305,10 @@ _ENVIRONMENT = _object(
         "command": {"type": "string"},
         "libc": _str_or_null,
         "glibc_tunables": _str_or_null,
-    }
+        "gpu": {"oneOf": [{"type": "null"}, _GPU]},
+    },
+    # Version-2 records written before GPU support lack it: read as null.
+    optional=("gpu",),
 )
 
 RECORD_SCHEMA: dict[str, Any] = {
@@ -326,6 +353,7 @@ RECORD_SCHEMA: dict[str, Any] = {
             "first_step_s": _num_or_null,
             "startup_s": _num_or_null,
             "peak_rss_mb": _num_or_null,
+            "peak_device_mb": _num_or_null,
             "calibration": _object({"start_s": _array(_num), "end_s": _array(_num)}),
             "load": _object(
                 {
@@ -344,15 +372,18 @@ RECORD_SCHEMA: dict[str, Any] = {
                 }
             ),
             "runtime": {"type": "object"},
-        }
+        },
+        # Version-2 records written before GPU support lack it: read as null.
+        optional=("peak_device_mb",),
     ),
 }
 
 
 # -- the format history ----------------------------------------------------------------------------------
 def _v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 added ``execution`` and ``weights_fingerprint_built`` (null: not measured), and made the per-epoch CPU/fault fields (absent before 2026-11-27) null
-    instead of missing; a version-1 job ran alone in a local process."""
+    """Version 2 added ``execution``, ``weights_fingerprint_built`` (null: not measured), ``peak_device_mb``
+    and ``environment.gpu``, and made the per-epoch CPU/fault fields (absent before 2026-11-27) null instead
+    of missing; a version-1 job ran alone in a local process, on the CPU."""
     out = {"weights_fingerprint_built": None, **record}
     env = out.get("environment") or {}
     out.setdefault(
@@ -360,7 +391,8 @@ def _v1_to_v2(record: dict[str, Any]) -> dict[str, Any]:
     )
     optional = ("start_time", "cpu_user_s", "cpu_sys_s", "minor_faults")
     out["epochs"] = [{**{k: None for k in optional}, **e} for e in out.get("epochs") or []]
-    out["environment"] = {"libc": None, "glibc_tunables": None, **env}
+    out["environment"] = {"libc": None, "glibc_tunables": None, "gpu": None, **env}
+    out.setdefault("peak_device_mb", None)
     out["schema_version"] = 2
     return out
 

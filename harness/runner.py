@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .devices import require_gpu
 from .errors import BenchError
 from .executors import make_executor
 from .executors.base import JobResult
@@ -62,8 +63,10 @@ def _start(
         todo = [job for job in folder.jobs() if not folder.finished_ok(job)]
         if not todo:
             return folder, {}
+        _require_gpu_here(config)  # the run's own --device
         name, path = folder.name, folder.path
     else:
+        _require_gpu_here(config)  # --device gpu on a machine without one: one line, before anything is written
         name = config.name or default_run_name()
         path = RunFolder.check_new(config.results, name)  # fail fast, before preparing data
     session = session_of(config, socket.gethostname())
@@ -92,6 +95,14 @@ def _start(
     if all(folder.finished_ok(job) for job in folder.jobs()):
         folder.remove_prepared()
     return folder, recorder.statuses
+
+
+def _require_gpu_here(config: RunConfig) -> None:
+    """``--device gpu`` where no GPU is visible: refused before any data is prepared, when the jobs run on
+    this machine. On a Dask cluster they run elsewhere, so each job's engine decides on its own host."""
+    ex = config.executor
+    if ex.kind == "local" or ex.parallel:
+        require_gpu(config.device)
 
 
 def _machine_lock(
@@ -141,6 +152,7 @@ def make_tasks(folder: RunFolder, jobs: Sequence[Job], config: RunConfig, data_p
             backend_extra=dict(config.backend_extra),
             executor=config.executor.kind,
             shared_machine=not config.executor.timing,
+            device=config.device,
         )
         for job in jobs
     ]

@@ -24,6 +24,7 @@ import numpy as np
 from backends.base import Backend, BackendOptions, parse_backend
 from harness import calibration, derive, inject
 from harness.batches import batch_slices, epoch_orders, order_hash
+from harness.devices import cuda_index, smi_gpu_facts
 from harness.environment import environment, is_busy, peak_rss_mb, sample_load
 from harness.errors import BenchError
 from harness.execution import execution_here, pin_to_cpus
@@ -32,11 +33,13 @@ from harness.records import (
     DataIdentity,
     Environment,
     EpochRecord,
+    GpuInfo,
     JobRecord,
     LoadSample,
     Metrics,
     write_record,
 )
+from harness.step import run_step
 from harness.weights import initial_weights, weights_difference, weights_fingerprint
 
 #: Step events are sent at most this often: enough for a live view, negligible cost in the loop.
@@ -118,6 +121,7 @@ def new_record(task: Task, cpus: tuple[int, ...] | None = None) -> JobRecord:
         target_acc=task.target_acc,
         environment=Environment(**environment(task.threads, {}, task.command)),
         execution=execution_here(task.executor, task.shared_machine, cpus),
+        runtime={"device_requested": task.device},  # what was asked for, even if the job fails early
     )
 
 
@@ -144,6 +148,19 @@ def read_runtime(backend: Backend, record: JobRecord) -> None:
     # Which class ran matters: a plugin may register a backend under a built-in name.
     backend_class = f"{cls.__module__}:{cls.__qualname__}"
     record.runtime = {**record.runtime, **backend.runtime_info(), "backend_class": backend_class}
+
+
+def gpu_info(backend: Backend, device: Any) -> GpuInfo | None:
+    """The GPU the job trained on: what its framework says, with nvidia-smi filling in the rest (the driver,
+    and whatever the framework does not report); None on the CPU."""
+    index = cuda_index(str(device) if device is not None else None)
+    framework = backend.gpu_info()
+    if index is None or framework is None:
+        return None
+    facts = {**smi_gpu_facts(index), **{k: v for k, v in framework.items() if v is not None}}
+    # Each framework reports in its own types (a tuple, an int, a numpy float): the record's are fixed.
+    kinds = {f.name: (float if f.name == "memory_mb" else str) for f in dataclasses.fields(GpuInfo)}
+    return GpuInfo(**{k: kinds[k](v) for k, v in facts.items() if k in kinds})
 
 
 def timeout_error(record: JobRecord) -> str:
@@ -177,12 +194,31 @@ def train(task: Task, record: JobRecord) -> None:
     record.weights_fingerprint = weights_fingerprint(weights) if weights is not None else None
     ref = parse_backend(job.backend)  # a variant (torch:flush_denormal=true) carries config options
     extra = {**task.backend_extra, **ref.options}
-    backend = ref.backend_class()(BackendOptions(threads=task.threads, deterministic=True, extra=extra))
+    options = BackendOptions(threads=task.threads, deterministic=True, extra=extra, device=task.device)
+    backend = ref.backend_class()(options)
+    try:
+        _train(task, record, backend, ds, weights, slowdown)
+    finally:
+        record.peak_device_mb = _peak_device_mb(backend)
+
+
+def _peak_device_mb(backend: Backend) -> float | None:
+    try:
+        return backend.peak_device_memory_mb()
+    except Exception:  # a device in an error state (e.g. after running out of memory) has no figure to give
+        traceback.print_exc()
+        return None
+
+
+def _train(task: Task, record: JobRecord, backend: Backend, ds: Any, weights: Any, slowdown: float) -> None:
+    spec, job = task.spec, task.job
+    backend.reset_device_memory()  # the job's peak: model, optimizer state and every step
     backend.build(spec, weights, mode=job.mode, dtype="float32")
     check_built_weights(job.backend, backend, weights, record)
     record.params = int(backend.trainable_parameter_count())
     read_runtime(backend, record)
     record.environment.frameworks = dict(record.runtime.get("versions", {}))
+    record.environment.gpu = gpu_info(backend, record.runtime.get("device"))
     if slowdown:
         injected = record.runtime[inject.RECORD_KEY] = {"fraction": slowdown, "step_s": [], "wait_s": []}
     record.startup_s = time.time() - task.spawned_at
@@ -203,9 +239,9 @@ def train(task: Task, record: JobRecord) -> None:
         loss_sum = acc_sum = 0.0
         for i, sl in enumerate(slices):
             idx = order[sl]
-            xb, yb = x_train[idx], y_train[idx]  # gathered before the clock starts
+            xb, yb = x_train[idx], y_train[idx]  # gathered on the host before the clock starts
             t0 = perf()
-            result = backend.train_step(xb, yb)
+            result = run_step(backend, xb, yb)  # host batch in, loss back on the host (docs/methodology.md)
             if slowdown:
                 injected["step_s"].append(perf() - t0)
                 injected["wait_s"].append(inject.busy_wait(slowdown * injected["step_s"][-1]))

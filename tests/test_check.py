@@ -276,6 +276,32 @@ def test_refuses_another_mode(tmp_path, runs):
     )
 
 
+def test_refuses_a_gpu_run_against_a_cpu_run(tmp_path, runs):
+    runs("gpu", runtime={"device": "cuda:0", "device_requested": "gpu"})
+    assert_refused(check(tmp_path, "gpu"), "trained on different devices (cpu vs gpu)", "bench run --device")
+    # Mixed devices on one side (--device auto where only some engines saw a GPU) are not the other side's.
+    runs("mixed", overrides={("torch", "lstm"): {"runtime": {"device": "cuda:0"}}})
+    assert_refused(check(tmp_path, "mixed"), "different devices (cpu vs cpu/gpu)")
+    # The same device on both sides compares as before.
+    runs("gpu2", rng_seed=2, runtime={"device": "cuda:0"})
+    assert check(tmp_path, "gpu2", baseline=str(tmp_path / "gpu"))[0] == 0
+
+
+def test_baseline_files_keep_the_device(tmp_path, runs):
+    runs("gpu", runtime={"device": "cuda:0"})
+    saved = tmp_path / "gpu.json"
+    assert bench("baseline", "save", str(tmp_path / "gpu"), "--out", str(saved))[0] == 0
+    assert {j["device"] for j in json.loads(saved.read_text())["jobs"]} == {"gpu"}
+    runs("cand")
+    assert_refused(check(tmp_path, "cand", baseline=str(saved)), "different devices (gpu vs cpu)")
+    # A baseline saved before devices were recorded trained on the CPU.
+    old = json.loads(saved.read_text().replace('"device": "gpu"', '"device": "cpu"'))
+    for job in old["jobs"]:
+        del job["device"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert {j.device for j in load_baseline_file(tmp_path / "old.json").jobs} == {"cpu"}
+
+
 def test_refuses_bad_baseline_files(tmp_path, runs):
     runs("cand")
     assert_refused(check(tmp_path, "cand", baseline=str(tmp_path / "nope.json")), "not found")

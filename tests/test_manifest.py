@@ -48,6 +48,7 @@ def config(tmp_path: Path, **changes) -> RunConfig:
         command="bench run --seeds 0-1",
         backend_extra={"knob": 1},
         executor=ExecutorConfig("dask", scheduler="tcp://h:8786", accuracy_only=True),
+        device="auto",
     )
     base.update(changes)
     return RunConfig(**base)
@@ -76,8 +77,11 @@ def test_a_new_manifest_validates_and_reads_back_equal(tmp_path):
 def test_the_run_config_mapping_round_trips(tmp_path):
     original = config(tmp_path)
     manifest = Manifest.new(original, "m", DATA, session_of(original, None))
-    # How to execute comes from the resuming command; what to train from the manifest.
-    resuming = config(tmp_path, threads=1, timeout_s=None, executor=ExecutorConfig(), spec=Spec(), seeds=(9,))
+    assert manifest.device == "auto"
+    # How to execute comes from the resuming command; what to train from the manifest (the device too).
+    resuming = config(
+        tmp_path, threads=1, timeout_s=None, executor=ExecutorConfig(), spec=Spec(), seeds=(9,), device="cpu"
+    )
     back = manifest.run_config(resuming, tmp_path)
     assert back == dataclasses.replace(original, threads=1, timeout_s=None, executor=ExecutorConfig())
 
@@ -105,7 +109,27 @@ def test_every_committed_version_1_run_reads_through_the_migration():
         (session,) = manifest.sessions
         assert session.executor == "local" and session.started_at == raw["created_at"]
         assert all(j.host is None for j in manifest.jobs)
+        assert manifest.device == "cpu"  # every run before --device trained on the CPU
         assert path.read_bytes() == before  # reading never rewrites
+
+
+def test_a_version_2_manifest_reads_with_the_cpu_device(tmp_path):
+    manifest = Manifest.new(config(tmp_path), "m", DATA, session_of(config(tmp_path), "h"))
+    v2 = manifest.to_dict()
+    del v2["device"]
+    v2["schema_version"] = 2
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(v2))
+    assert read_manifest(path) == dataclasses.replace(manifest, device="cpu")
+
+
+def test_a_manifest_with_an_unknown_device_is_refused(tmp_path):
+    data = Manifest.new(config(tmp_path), "m", DATA, session_of(config(tmp_path), "h")).to_dict()
+    data["device"] = "tpu"
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BenchError, match="invalid \\(device: 'tpu' is not one of"):
+        read_manifest_json(path)
 
 
 def test_a_version_1_run_resumes_and_is_saved_as_the_current_version(tmp_path, test_backends):

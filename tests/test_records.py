@@ -17,6 +17,7 @@ from harness.records import (
     Environment,
     EpochRecord,
     Execution,
+    GpuInfo,
     JobRecord,
     MachineLoad,
     Metrics,
@@ -69,6 +70,7 @@ def _schema_objects(schema: dict) -> dict:
                 ("execution", Execution),
             ]
         ],
+        (GpuInfo, _schema_objects(RECORD_SCHEMA["properties"]["environment"]["properties"]["gpu"])),
     ],
 )
 def test_schema_and_dataclasses_name_the_same_fields(cls, schema):
@@ -89,7 +91,40 @@ def test_a_version_1_record_is_migrated_on_read(tmp_path):
     assert "weights_fingerprint_built" not in v1 and record.weights_fingerprint_built is None
     assert record.epochs[0].cpu_sys_s is None and record.epochs[0].val_acc == v1["epochs"][0]["val_acc"]
     assert record.steps.time_s == v1["steps"]["time_s"]
+    # Version 1 ran on the CPU: no GPU, no device memory.
+    assert record.environment.gpu is None and record.peak_device_mb is None
     assert migrate(dict(v1)) == record.to_dict()
+
+
+#: A GPU as the worker records it (the framework's facts, nvidia-smi's driver).
+GPU = {
+    "name": "NVIDIA H200",
+    "compute_capability": "9.0",
+    "memory_mb": 143771.0,
+    "driver": "575.57.08",
+    "cuda": "13.0",
+    "cudnn": "9.10.2",
+}
+
+
+def test_a_gpu_job_record_round_trips_typed(tmp_path):
+    data = make_record(runtime={"device": "cuda:0", "device_requested": "gpu", "tf32": False})
+    data["environment"]["gpu"] = dict(GPU)
+    data["peak_device_mb"] = 812.5
+    assert validate_record(data) == []
+    write_json(tmp_path / "r.json", data)
+    record = read_record(tmp_path / "r.json")
+    assert record.environment.gpu == GpuInfo(**GPU) and record.peak_device_mb == 812.5
+    assert record.to_dict() == data
+
+
+def test_a_version_2_record_from_before_gpus_reads_as_cpu(tmp_path):
+    """Version 2 records written before GPU support lack peak_device_mb and environment.gpu: null."""
+    data = make_record()
+    del data["peak_device_mb"], data["environment"]["gpu"]
+    write_json(tmp_path / "r.json", data)
+    record = read_record(tmp_path / "r.json")
+    assert record.peak_device_mb is None and record.environment.gpu is None
 
 
 def test_an_unknown_version_is_refused_with_the_versions_this_reads(tmp_path):
@@ -108,6 +143,8 @@ def test_an_unknown_version_is_refused_with_the_versions_this_reads(tmp_path):
         (lambda r: r["steps"]["time_s"].pop(), "columns have different lengths"),
         (lambda r: r["steps"]["warmup"].__setitem__(0, 1), "steps/warmup"),
         (lambda r: r["epochs"][0].pop("val_acc"), "val_acc"),
+        (lambda r: r["environment"].update(gpu={"driver": "575"}), "environment/gpu"),
+        (lambda r: r.update(peak_device_mb="812 MiB"), "peak_device_mb"),
     ],
 )
 def test_schema_catches_broken_records(mutate, needle):

@@ -93,6 +93,8 @@ BASELINE_SCHEMA: dict[str, Any] = {
                     "epochs": {"type": "array", "items": {"type": "object", "required": ["epoch", "val_acc"]}},
                     "test": {"type": ["object", "null"]},
                     "step_s": _num_list,
+                    # "cpu" or "gpu": where the job trained (absent in files saved before GPU support: cpu)
+                    "device": {"enum": ["cpu", "gpu"]},
                 },
             },
         },
@@ -159,6 +161,7 @@ def _job_to_json(job: JobSample) -> dict[str, Any]:
         "epochs": [{k: e.get(k) for k in _EPOCH_FIELDS} for e in job.epochs],
         "test": dict(job.test) if job.test is not None else None,
         "step_s": [round(float(t), _STEP_DECIMALS) for t in job.step_s],
+        "device": job.device,
     }
 
 
@@ -220,6 +223,7 @@ def _job_from_json(j: Mapping[str, Any]) -> JobSample:
         spec_hash=j["spec_hash"],
         data=j["data"],
         environment=j["environment"],
+        device=j.get("device", "cpu"),
         calibration={k: list(j["calibration"][k]) for k in ("start_s", "end_s")},
         busy=j["busy"],
         step_s=np.asarray(j["step_s"], dtype=float),

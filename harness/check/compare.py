@@ -3,7 +3,7 @@
 Pure: no I/O, no printing. Per backend x cell: one step-time row (``speed``), two accuracy rows (test and
 best validation accuracy: ``accuracy``), and a failed row for each candidate job that crashed, timed out or
 was interrupted where the baseline's same job succeeded. It refuses (``BenchError``, exit 2) to compare
-runs of different data (fingerprint), mode or spec. When the sides ran on different machines, or the
+runs of different data (fingerprint), mode, device (a GPU run against a CPU run) or spec. When the sides ran on different machines, or the
 calibration workload's time moved beyond ``CALIBRATION_TOLERANCE``, step times are normalised by it.
 Method and measurements: docs/methodology.md, "Statistics of bench check".
 """
@@ -97,7 +97,7 @@ def compare(baseline: Side, candidate: Side, thresholds: Thresholds = DEFAULTS) 
 
 
 def refuse_if_incomparable(base: Sequence[JobSample], cand: Sequence[JobSample]) -> None:
-    """BenchError (exit 2) when the sides measured different things: data, mode or spec."""
+    """BenchError (exit 2) when the sides measured different things: data, mode, device or spec."""
     fp_b, fp_c = {j.fingerprint for j in base}, {j.fingerprint for j in cand}
     if cand and fp_b != fp_c:
         raise BenchError(
@@ -109,6 +109,13 @@ def refuse_if_incomparable(base: Sequence[JobSample], cand: Sequence[JobSample])
         raise BenchError(
             f"baseline and candidate ran in different modes ({'/'.join(sorted(map(str, modes_b)))} vs "
             f"{'/'.join(sorted(map(str, modes_c)))}): rerun the candidate with the baseline's --mode"
+        )
+    devices_b, devices_c = {j.device for j in base}, {j.device for j in cand}
+    if cand and devices_b != devices_c:
+        raise BenchError(
+            f"baseline and candidate trained on different devices ({'/'.join(sorted(devices_b))} vs "
+            f"{'/'.join(sorted(devices_c))}): a GPU's step times say nothing about a CPU's; compare runs "
+            "on the same device (bench run --device)"
         )
     for group in sorted({j.group for j in base} & {j.group for j in cand}):
         jb = next(j for j in base if j.group == group)

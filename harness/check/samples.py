@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness import derive, inject
+from harness.devices import device_kind
 from harness.errors import BenchError
 from harness.manifest import read_manifest_json
 from harness.records import JobRecord, job_id, read_record, run_dirs
@@ -33,6 +34,7 @@ class JobSample:
     spec_hash: str | None = None
     data: Mapping[str, Any] | None = None
     environment: Mapping[str, Any] = field(default_factory=dict)
+    device: str = "cpu"  # "cpu" or "gpu" (harness.devices.device_kind): where the job trained
     calibration: Mapping[str, list[float]] = field(default_factory=lambda: {"start_s": [], "end_s": []})
     busy: bool = False
     step_s: np.ndarray = field(default_factory=lambda: np.empty(0))  # timed steps only, in step order
@@ -109,6 +111,7 @@ def from_record(record: JobRecord) -> JobSample:
         spec_hash=record.spec_hash,
         data=dataclasses.asdict(record.data) if record.data else None,
         environment=dataclasses.asdict(record.environment),
+        device=device_kind(record.runtime.get("device")),
         calibration={"start_s": list(record.calibration.start_s), "end_s": list(record.calibration.end_s)},
         busy=record.load.busy,
         step_s=derive.timed_steps(record),

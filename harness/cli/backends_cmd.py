@@ -29,7 +29,8 @@ def describe(name: str, target: str) -> dict[str, Any]:
     try:
         cls = load_backend(name)
     except BenchError as err:
-        return {**entry, "reason": str(err), "versions": {}, "description": "", "parity_group": None, "options": {}}
+        empty = {"versions": {}, "description": "", "parity_group": None, "gpu": False, "options": {}}
+        return {**entry, "reason": str(err), **empty}
     missing = missing_package(cls)
     config = cls.config_class
     return {
@@ -39,6 +40,7 @@ def describe(name: str, target: str) -> dict[str, Any]:
         "versions": framework_versions(cls),
         "description": cls.description,
         "parity_group": cls.parity_group,
+        "gpu": cls.gpu_capable,  # can train on a GPU (--device gpu|auto) when its framework sees one
         "options": {f.name: f.default for f in dataclasses.fields(config)} if config else {},
     }
 
@@ -47,7 +49,7 @@ def describe(name: str, target: str) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the listing as JSON.")
 def backends(as_json: bool) -> None:
     """List every registered backend: installed or not (and why), framework versions, a one-line
-    description, its parity group (matched-mode training agrees only inside a group) and its config
+    description, whether it can train on a GPU (--device gpu|auto), its parity group (matched-mode training agrees only inside a group) and its config
     options, which a variant sets on the command line (NAME:KEY=VALUE, e.g. torch:flush_denormal=true).
     """
     entries = [describe(name, target) for name, target in sorted(available_backends().items())]
@@ -58,11 +60,12 @@ def backends(as_json: bool) -> None:
 
 
 def render(entries: list[dict[str, Any]]) -> str:
-    rows = [("backend", "installed", "parity group", "versions", "description")]
+    rows = [("backend", "installed", "parity group", "GPU", "versions", "description")]
     for e in entries:
         versions = ", ".join(f"{pkg} {v or '?'}" for pkg, v in e["versions"].items())
         installed = "yes" if e["installed"] else f"no: {e['reason']}"
-        rows.append((e["name"], installed, e["parity_group"] or "-", versions, e["description"]))
+        gpu = "yes" if e["gpu"] else "no"
+        rows.append((e["name"], installed, e["parity_group"] or "-", gpu, versions, e["description"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join([*(v.ljust(w) for v, w in zip(r, widths)), r[-1]]).rstrip() for r in rows]
     lines += ["", "Parity groups (matched training agrees inside a group; forward pass and gradients everywhere):"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from harness.devices import DEVICE_REQUESTS
 from harness.errors import BenchError
 from harness.spec import Spec
 
@@ -46,13 +47,14 @@ def choose(kind: str, values: Iterable[str] | None, valid: Iterable[str], defaul
     return chosen
 
 
-def choose_backends(values: Iterable[str] | None, default: Iterable[str]) -> list[str]:
+def choose_backends(values: Iterable[str] | None, default: Iterable[str], device: str = "cpu") -> list[str]:
     """Backends named on the command line (variants included: ``torch:flush_denormal=true``) as their
     canonical labels, checked before any data is prepared: registered, valid options, packages installed
-    (looked up, not imported). One-line error (exit 2) otherwise."""
+    (looked up, not imported), able to train on a GPU for ``--device gpu``. One-line error (exit 2)
+    otherwise."""
     from backends.base import resolve_backends
 
-    return [ref.label for ref in resolve_backends(split_list(values) or list(default))]
+    return [ref.label for ref in resolve_backends(split_list(values) or list(default), device)]
 
 
 _SEED = re.compile(r"(\d+)(?:-(\d+))?")
@@ -134,6 +136,17 @@ threads_option = click.option(
     type=click.IntRange(min=1),
     default=None,
     help="Intra- and inter-op threads for each framework (default: all cores of this machine).",
+)
+
+
+device_option = click.option(
+    "--device",
+    type=click.Choice(DEVICE_REQUESTS),
+    default="cpu",
+    show_default=True,
+    help="cpu: train on the CPU; gpu: on the first GPU each engine's framework sees (exit 2 when this machine "
+    "shows none); auto: a GPU where the engine's framework sees one, else the CPU. Records keep both the "
+    "request and the device used (runtime.device_requested, runtime.device). See docs/gpu.md.",
 )
 
 

@@ -8,6 +8,7 @@ import math
 import click
 
 from backends.base import PARITY_GROUPS
+from harness.atomic import write_text
 from harness.errors import EXIT_OK, EXIT_REGRESSION
 from harness.parity import (
     ALL_BACKENDS,
@@ -22,7 +23,7 @@ from harness.parity import (
 )
 from harness.spec import CELLS, Spec
 
-from .options import choose, default_threads, split_list, threads_option
+from .options import choose, default_threads, device_option, split_list, threads_option
 
 CHECK_COLUMNS: tuple[str, ...] = ("load", "forward", "gradients", "parameters", "losses")
 
@@ -58,6 +59,7 @@ CHECK_COLUMNS: tuple[str, ...] = ("load", "forward", "gradients", "parameters", 
 @click.option("--vocab-size", type=click.IntRange(min=4), default=Spec().vocab_size, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the weights and batches.")
 @threads_option
+@device_option
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -66,15 +68,24 @@ CHECK_COLUMNS: tuple[str, ...] = ("load", "forward", "gradients", "parameters", 
     help="Backend processes at a time (each backend runs in a fresh process of its own).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON instead of tables.")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write the full result as JSON to FILE (the tables still go to stdout).",
+)
 @click.pass_context
-def parity(ctx, cells, backends, steps, dtype, batch_size, length, vocab_size, seed, threads, jobs, as_json) -> None:
+def parity(
+    ctx, cells, backends, steps, dtype, batch_size, length, vocab_size, seed, threads, device, jobs, as_json, save
+) -> None:
     """Build every backend from the same initial weights, feed identical generated batches, and compare:
     output probabilities at init, gradients of one batch, parameters and losses after N steps (inside each
     parity group), and trainable parameter counts, each against a documented tolerance. Between parity
     groups the difference is shown, measured and explained, and does not fail the check.
 
     Exit codes: 0 every check passes; 1 a check failed; 2 bad input (unknown cell or backend, missing
-    framework).
+    framework, --device gpu without a GPU).
     """
     cells = choose("cell", cells, CELLS, CELLS)
     backends = split_list(backends) or list(DEFAULT_BACKENDS)  # checked by run_parity, before any process
@@ -87,9 +98,13 @@ def parity(ctx, cells, backends, steps, dtype, batch_size, length, vocab_size, s
         dtype=None if dtype == "auto" else dtype,
         threads=threads or default_threads(),
         jobs=jobs,
+        device=device,
     )
+    text = json.dumps(report.to_dict(), indent=2, default=str)
+    if save:
+        write_text(save, text + "\n")  # a disk's error is a one-line BenchError (harness.atomic)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(text)
     else:
         click.echo(render(report))
     ctx.exit(EXIT_OK if report.passed else EXIT_REGRESSION)
@@ -102,7 +117,7 @@ def render(report: ParityReport) -> str:
         f"bench parity: {', '.join(report.backends)} (reference {report.backends[0]}), matched mode, "
         f"batch {spec.batch_size} x {spec.maxlen}, vocab {spec.vocab_size}, embed {spec.embed_dim}, "
         f"units {spec.units}, seed {spec.seed}, {report.threads} thread(s), {report.steps} steps, "
-        f"dtype {report.dtype or 'auto'}",
+        f"dtype {report.dtype or 'auto'}, {_devices(report)}",
         "",
         "Parity groups (training is compared inside a group; forward and gradients across all):",
     ]
@@ -140,6 +155,14 @@ def render(report: ParityReport) -> str:
     total = sum(len(cell.checks) + len(cell.cross_groups) for cell in report.cells)
     lines += ["", f"FAILED: {', '.join(failed)}" if failed else f"parity: all {total} checks pass"]
     return "\n".join(lines)
+
+
+def _devices(report: ParityReport) -> str:
+    """``--device`` and what each backend used (read back from its framework)."""
+    used = {b: str(report.runtime.get(b, {}).get("device") or "?") for b in report.backends}
+    if len(set(used.values())) == 1:
+        return f"device {next(iter(used.values()))} (--device {report.device})"
+    return f"--device {report.device}: " + ", ".join(f"{b} on {d}" for b, d in used.items())
 
 
 def _cell_table(cell: CellParity, groups) -> list[str]:

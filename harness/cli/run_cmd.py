@@ -26,6 +26,7 @@ from .options import (
     choose_backends,
     data_option,
     default_threads,
+    device_option,
     parse_seeds,
     pop_spec_overrides,
     results_option,
@@ -126,6 +127,7 @@ def _resources(values: tuple[str, ...]) -> dict[str, float]:
     "--test-limit", type=click.IntRange(min=1), default=None, help="Evaluate on the first N test reviews only."
 )
 @threads_option
+@device_option
 @click.option(
     "--target-acc",
     type=click.FloatRange(0, 1),
@@ -199,6 +201,7 @@ def run(
     train_limit,
     test_limit,
     threads,
+    device,
     target_acc,
     results,
     name,
@@ -235,7 +238,7 @@ def run(
         )
     run_config = RunConfig(
         spec=spec,
-        backends=tuple(choose_backends(backends, ("keras", "torch"))),
+        backends=tuple(choose_backends(backends, ("keras", "torch"), device)),
         cells=tuple(choose("cell", cells, CELLS, CELLS)),
         seeds=parse_seeds(seeds),
         mode=mode,
@@ -249,6 +252,7 @@ def run(
         timeout_s=timeout_s,
         command=shlex.join(["bench", *sys.argv[1:]]),
         executor=ex,
+        device=device,
     )
     try:
         finished, statuses = start(run_config, lambda: make_progress(quiet), resume=resume)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import __version__
+from harness.devices import device_kind
 
 from . import accuracy
 from . import formatting as fmt
@@ -20,6 +21,9 @@ from . import head_to_head as h2h
 from .conditions import short_hash
 from .load import RunInfo
 from .tables import SPEED_METRICS, SUMMARY_COLUMNS, SUMMARY_METRICS
+
+#: Summary columns that only some runs fill (GPU jobs): left out of the rendered table when every row lacks them.
+OPTIONAL_COLUMNS = ("peak_device_mb",)
 
 #: Metrics shown with their confidence interval (all of them are in summary_seeds.csv).
 CI_METRICS = (
@@ -83,6 +87,8 @@ ENGINE_FACTS = (
     ("flush_denormal", "flush-to-zero"),
 )
 COMPILE_FACTS = (("compile_setting", "compile setting"), ("graphs", "graphs"), ("graph_breaks", "graph breaks"))
+#: Shown when some job trained on a GPU: where each engine ran, and whether TF32 was allowed there.
+DEVICE_FACTS = (("device", "device"), ("tf32", "TF32"))
 
 
 @dataclass(frozen=True)
@@ -419,7 +425,8 @@ def _engines(data: ReportData) -> list[Block]:
     lead = ["run"] if data.several_runs else []
     modes = frame["mode"].nunique() > 1
     compiled = frame[[c for c, _ in COMPILE_FACTS]].notna().any().any() or frame["compile_s"].notna().any()
-    facts = ENGINE_FACTS + (COMPILE_FACTS if compiled else ())
+    on_gpu = frame["device"].map(lambda d: device_kind(d) == "gpu" if isinstance(d, str) else False).any()
+    facts = ENGINE_FACTS + (DEVICE_FACTS if on_gpu else ()) + (COMPILE_FACTS if compiled else ())
     rows = []
     for r in frame.to_dict("records"):
         rows.append(
@@ -470,9 +477,11 @@ def _summary(data: ReportData) -> list[Block]:
     lead = ["run"] if data.several_runs else []
     run_of = (lambda r: r["run"]) if data.several_runs else (lambda r: data.runs[0].label)
     # Two tables of summary.csv's columns (accuracy and resources; time), so each fits a page.
+    # A column no job has a value for (device memory in a CPU-only report) stays in summary.csv only.
+    shown = [m for m in SUMMARY_METRICS if m not in OPTIONAL_COLUMNS or summary[m].notna().any()]
     parts = {
-        "summary": [m for m in SUMMARY_METRICS if m not in SPEED_METRICS],
-        "summary_speed": [m for m in SUMMARY_METRICS if m in SPEED_METRICS],
+        "summary": [m for m in shown if m not in SPEED_METRICS],
+        "summary_speed": [m for m in shown if m in SPEED_METRICS],
     }
     rows: dict[str, list[tuple[str, ...]]] = {name: [] for name in parts}
     for row in summary.to_dict("records"):
@@ -495,7 +504,8 @@ def _summary(data: ReportData) -> list[Block]:
             "One row per backend × cell × mode; columns as in summary.csv, in two tables. Step times in ms over timed steps "
             "(warm-up and partial last batches excluded); train_s: training-phase wall time summed over epochs "
             f"(evaluation excluded); time_to_acc_s: training seconds until validation accuracy first reached "
-            f"{data.target:g}; peak_rss_mb: peak resident memory of the job's process. Time columns average only "
+            f"{data.target:g}; peak_rss_mb: peak resident memory of the job's process; peak_device_mb: peak memory "
+            "allocated on the GPU during the job (shown when a job ran on one). Time columns average only "
             f"the jobs that had their machine to themselves, on the kind of host most of the row's jobs ran on.",
             small=True,
         ),

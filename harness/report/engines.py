@@ -28,6 +28,8 @@ FACT_COLUMNS = (
     "compile_setting",
     "graphs",
     "graph_breaks",
+    "device",
+    "tf32",
 )
 #: Times, averaged over the jobs that had their machine to themselves (on the row's usual kind of host): the
 #: first step (build, trace or compile) apart from the steady-state median step, and the compile time

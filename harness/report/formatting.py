@@ -27,6 +27,7 @@ METRIC_FORMAT: dict[str, str] = {
     "time_to_acc_s": "sig",
     "first_step_s": "sig",
     "peak_rss_mb": ",.0f",
+    "peak_device_mb": ",.0f",
     "params": ",.0f",
     "overhead_share": ".2%",
     "other_cpu_max": ".0%",
@@ -131,7 +132,7 @@ def seeds_needed(value: Any) -> str:
 
 
 #: Runtime facts that are booleans, and how each reads.
-FACT_WORDS: dict[str, tuple[str, str]] = {"xla": ("yes", "no"), "flush_denormal": ("on", "off")}
+FACT_WORDS: dict[str, tuple[str, str]] = {"xla": ("yes", "no"), "flush_denormal": ("on", "off"), "tf32": ("on", "off")}
 
 
 def fact(column: str, value: Any) -> str:

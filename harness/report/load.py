@@ -117,6 +117,7 @@ def job_row(record: JobRecord, run: str) -> dict[str, Any]:
         "time_to_acc_s": derive.time_to_accuracy(epochs, record.target_acc),
         "first_step_s": record.first_step_s,
         "peak_rss_mb": record.peak_rss_mb,
+        "peak_device_mb": record.peak_device_mb,
         "params": record.params,
         # -- what the reader must know to trust the numbers --
         "timed_steps": steps_ms.n,
@@ -150,7 +151,7 @@ def job_row(record: JobRecord, run: str) -> dict[str, Any]:
 
 #: Runtime facts the report shows (the backends' ``runtime_info``), as job-row columns. Records from before
 #: the engines' runtime contract lack them: those columns are None ("–" in the report).
-RUNTIME_FACTS = ("engine", "parity_group", "kernel_path", "xla", "flush_denormal", "device")
+RUNTIME_FACTS = ("engine", "parity_group", "kernel_path", "xla", "flush_denormal", "device", "tf32")
 COMPILE_FACTS = {
     "setting": "compile_setting",
     "graphs": "graphs",
@@ -171,8 +172,7 @@ def runtime_facts(record: JobRecord) -> dict[str, Any]:
 def execution_facts(record: JobRecord) -> dict[str, Any]:
     """Where and how the job ran (records of version 1 were migrated to one job at a time, locally)."""
     env, execution = record.environment, record.execution
-    gpu = getattr(env, "gpu", None) or record.runtime.get("gpu")
-    gpu = gpu.get("name") if isinstance(gpu, Mapping) else gpu
+    gpu = env.gpu.name if env.gpu is not None else None
     return {
         "executor": execution.executor,
         "host": execution.host or env.hostname,

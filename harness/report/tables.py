@@ -40,6 +40,7 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "final_val_acc",
     *SPEED_METRICS,
     "peak_rss_mb",
+    "peak_device_mb",
     "params",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = ("backend", "cell", "mode", "seeds", *SUMMARY_METRICS)

@@ -14,6 +14,11 @@
 - ``missing-engine``: requires a package that does not exist (the one-line refusal before any data).
 - ``torch-gruswap``: the torch backend with its GRU conversion broken (a negative control in a fresh
   process, where monkeypatching cannot reach).
+- ``numpy-fakegpu``: ``numpy-fake`` on a pretend GPU, for the GPU side of the records, report and check on a
+  machine without one: it sees a GPU when ``$RNN_BENCH_FAKE_GPU`` is set, and then reports ``cuda:0``, its
+  "GPU" facts and a peak device memory (the bytes of its parameters and batches, as if on the device).
+- ``numpy-lazyloss``: returns its step's loss as a NumPy scalar, not a Python float (the step definition
+  must refuse it).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend, StepResult
+from backends.device import matched_tf32, on_gpu, resolve_device
 from backends.torch_eager import TorchBackend  # imports no framework
 
 PAGE = mmap.PAGESIZE
@@ -148,3 +154,50 @@ class TorchGruSwap(TorchBackend):
 
     def _load(self, arrays):
         super()._load(_swap_gru_gates(arrays) if self.spec.cell == "gru" else arrays)
+
+
+class FakeGpuBackend(NumpyBackend):
+    """numpy-fake on a pretend GPU (see the module docstring)."""
+
+    name = "numpy-fakegpu"
+    gpu_capable = True
+    FAKE_GPU = {"name": "Fake GPU 80GB", "compute_capability": "9.0", "cuda": "13.0", "cudnn": "9.10.2"}
+
+    def __init__(self, options):
+        super().__init__(options)
+        sees = bool(os.environ.get("RNN_BENCH_FAKE_GPU"))
+        self.device = resolve_device(options.device, sees, self.name, "RNN_BENCH_FAKE_GPU is not set")
+        self.peak = 0
+
+    def build(self, spec, weights, mode="matched", dtype="float32") -> None:
+        super().build(spec, weights, mode, dtype)
+        self.mode = mode
+        self.peak = self.emb.nbytes
+
+    def train_step(self, x, y) -> StepResult:
+        self.peak = max(self.peak, self.emb.nbytes + x.nbytes + y.nbytes)
+        return super().train_step(x, y)
+
+    def runtime_info(self) -> dict[str, Any]:
+        gpu = on_gpu(self.device)
+        tf32 = matched_tf32(getattr(self, "mode", "matched"))
+        return {**super().runtime_info(), "device": self.device, "tf32": (bool(tf32) if gpu else None)}
+
+    def reset_device_memory(self) -> None:
+        self.peak = 0
+
+    def peak_device_memory_mb(self):
+        return self.peak / float(1 << 20) if on_gpu(self.device) else None
+
+    def gpu_info(self):
+        return dict(self.FAKE_GPU) if on_gpu(self.device) else None
+
+
+class LazyLossBackend(NumpyBackend):
+    """Hands back its loss as a NumPy scalar: a value that could still be waiting on a device."""
+
+    name = "numpy-lazyloss"
+
+    def train_step(self, x, y) -> StepResult:
+        result = super().train_step(x, y)
+        return StepResult(np.float32(result.loss), result.accuracy)

@@ -43,6 +43,7 @@ def test_summary_has_exactly_the_issue_columns(runs):
         "time_to_acc_s",
         "first_step_s",
         "peak_rss_mb",
+        "peak_device_mb",  # beside peak RSS: null for jobs on the CPU
         "params",
     )
     # one row per backend x cell; the failed simplernn jobs are not in it
