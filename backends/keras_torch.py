@@ -32,7 +32,7 @@ class KerasTorchConfig(KerasConfig):
     """Keras' own options; on torch ``jit_compile="auto"`` resolves to False (True: Keras calls torch.compile)."""
 
 
-class KerasTorchBackend(KerasEngine):
+class KerasTorchBackend(torch_device.TorchDeviceMethods, KerasEngine):
     name = "keras-torch"
     description = "Keras 3 on PyTorch (Keras' torch backend): eager, the recurrence a Python loop on CPU"
     requires = {"torch": "torch", "keras": "keras"}
@@ -100,16 +100,3 @@ class KerasTorchBackend(KerasEngine):
             # torch CPU kernels used here: reruns measured bit-identical; on CUDA read back from torch
             "deterministic": torch_device.deterministic(torch, self._device, True),
         }
-
-    # -- the device ----------------------------------------------------------------------------------------
-    def reset_device_memory(self) -> None:
-        torch_device.reset_peak_memory(self._torch, self._device)
-
-    def peak_device_memory_mb(self) -> float | None:
-        return torch_device.peak_memory_mb(self._torch, self._device)
-
-    def gpu_info(self) -> dict[str, Any] | None:
-        return torch_device.gpu_info(self._torch, self._device)
-
-    def synchronize(self) -> None:
-        torch_device.synchronize(self._torch, self._device)

@@ -119,6 +119,26 @@ def gpu_info(torch: Any, device: Any) -> dict[str, Any] | None:
     }
 
 
+class TorchDeviceMethods:
+    """The Backend device methods of an engine that holds the imported ``torch`` as ``self._torch`` and its
+    ``torch.device`` as ``self._device`` (torch, torch-compile and keras-torch share them)."""
+
+    _torch: Any
+    _device: Any
+
+    def reset_device_memory(self) -> None:
+        reset_peak_memory(self._torch, self._device)
+
+    def peak_device_memory_mb(self) -> float | None:
+        return peak_memory_mb(self._torch, self._device)
+
+    def gpu_info(self) -> dict[str, Any] | None:
+        return gpu_info(self._torch, self._device)
+
+    def synchronize(self) -> None:
+        synchronize(self._torch, self._device)
+
+
 def autograd_nodes(output: Any) -> set[str]:
     """The class names of every node in ``output``'s autograd graph: which kernels computed it (e.g.
     ``CudnnRnnBackward0``, ``MkldnnRnnLayerBackward0``)."""

@@ -62,7 +62,7 @@ def pin_threads(torch: Any, threads: int) -> None:
             pass
 
 
-class TorchBackend(Backend):
+class TorchBackend(torch_device.TorchDeviceMethods, Backend):
     name = "torch"
     description = "PyTorch eager: nn.Embedding/RNN/LSTM/GRU/Linear, Keras' RMSprop in matched mode"
     requires = {"torch": "torch"}
@@ -227,19 +227,6 @@ class TorchBackend(Backend):
             optimizer = type(self._optimizer)
             info.update(mode=self.mode, dtype=self.dtype, optimizer=f"{optimizer.__module__}.{optimizer.__name__}")
         return info
-
-    # -- the device ----------------------------------------------------------------------------------------
-    def reset_device_memory(self) -> None:
-        torch_device.reset_peak_memory(self._torch, self._device)
-
-    def peak_device_memory_mb(self) -> float | None:
-        return torch_device.peak_memory_mb(self._torch, self._device)
-
-    def gpu_info(self) -> dict[str, Any] | None:
-        return torch_device.gpu_info(self._torch, self._device)
-
-    def synchronize(self) -> None:
-        torch_device.synchronize(self._torch, self._device)
 
     # -- hooks for torch.compile (backends.torch_compile) ------------------------------------------------
     def _compile(self, net: Any) -> Any:
