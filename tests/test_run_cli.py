@@ -82,6 +82,8 @@ def test_ctrl_c_marks_the_running_job_interrupted_exits_130_and_resume_finishes_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As in a terminal: a shell's background job (how CI may start us) inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: list[str] = []
     training = threading.Event()

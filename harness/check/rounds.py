@@ -134,14 +134,15 @@ def _bench_run(plan: Plan, folder: Path, name: str, kind: str) -> None:
 
 @contextmanager
 def _stopped_on_termination() -> Iterator[list[subprocess.Popen]]:
-    """While a bench run child runs, SIGTERM and SIGHUP stop it as Ctrl-C does (it then marks its job
-    interrupted and exits) and interrupt us, so no child is left running."""
+    """While a bench run child runs, SIGTERM and SIGHUP stop it (it marks its job interrupted and exits) and
+    interrupt us, so no child is left running. The child gets the signal we got, not SIGINT: a child started
+    in the background by a non-interactive shell inherits SIGINT ignored, and bench run keeps it ignored."""
     current: list[subprocess.Popen] = []
 
     def stop(signum, frame):
         for proc in current:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signum)
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
