@@ -2,6 +2,7 @@
 
     python -m scripts.benchmarks.bench_step [--cells lstm,gru] [--backends keras,torch] [--modes matched,native]
                                             [--rounds 6] [--warmup 5] [--block 5] [--threads N]
+                                            [--control] [--save FILE]
 
 ``--backends`` takes every engine (keras, keras-xla, keras-jax, keras-torch, torch, torch-compile) and variants
 (``torch:flush_denormal=true``, ``torch-compile:allow_rnn=true``): the plain code then gets the same switch.
@@ -12,6 +13,10 @@ build their model and then train on the same batches, INTERLEAVED: ``--rounds`` 
 of ``--block`` steps each (ABBA order, so load changes and drift hit both), after ``--warmup`` untimed steps
 each; the medians of the timed steps are compared. Each engine runs in a fresh process of its own (no other
 framework imported; ``KERAS_BACKEND`` is read once per process).
+
+``--control`` adds an A/A line per case: a second, independent instance of the plain code joins the rotation
+(order ABC, then CBA), and its ratio to the first is what the same code measures against itself in the same
+minutes. A backend ratio inside the control's per-round range is not a measured cost.
 
 The plain code, written here independently of ``backends/``:
 - keras, keras-jax, keras-torch: the seed model, ``Sequential([Embedding, <cell>, Dense(1, sigmoid)])``
@@ -42,7 +47,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backends.base import BackendOptions, parse_backend
@@ -202,19 +207,18 @@ def plain_for(label: str, spec: Spec, weights: Weights | None) -> Step:
 MAX_ROUNDS = 8
 
 
-def interleaved(
-    a: Step, b: Step, batches, warmup: int, rounds: int, block: int
-) -> tuple[list[list[float]], list[list[float]]]:
-    """Per-round step seconds of ``a`` and ``b``: each round one block of each on the same batches, the order
-    alternating between rounds (ABBA), after ``warmup`` untimed steps each."""
+def interleaved(steps: Sequence[Step], batches, warmup: int, rounds: int, block: int) -> list[list[list[float]]]:
+    """Per side, per round, the step seconds of each of ``steps``: each round one block of each on the same
+    batches, the order reversing between rounds (ABBA; ABC CBA), after ``warmup`` untimed steps each."""
     for i in range(warmup):
-        for fn in (a, b):
+        for fn in steps:
             fn(*batches[i % len(batches)])
-    times: tuple[list[list[float]], list[list[float]]] = ([], [])
+    times: list[list[list[float]]] = [[] for _ in steps]
     perf = time.perf_counter
+    order = list(range(len(steps)))
     for rnd in range(rounds):
-        for which in (0, 1) if rnd % 2 == 0 else (1, 0):
-            fn, block_times = (a, b)[which], []
+        for which in order if rnd % 2 == 0 else order[::-1]:
+            fn, block_times = steps[which], []
             for j in range(block):
                 x, y = batches[(rnd * block + j) % len(batches)]
                 t0 = perf()
@@ -234,18 +238,22 @@ def worker(args) -> None:
         for mode in args.modes:
             weights = initial_weights(spec) if mode == "matched" else None
             backend.build(spec, weights, mode=mode)
-            ours, plain = interleaved(
-                backend.train_step, plain_for(args.worker, spec, weights), batches, args.warmup, args.rounds, args.block
-            )
-            case = {"backend": args.worker, "mode": mode, "cell": cell, "ours": ours, "plain": plain}
+            steps = [backend.train_step, plain_for(args.worker, spec, weights)]
+            if args.control:
+                steps.append(plain_for(args.worker, spec, weights))
+            times = interleaved(steps, batches, args.warmup, args.rounds, args.block)
+            case = {"backend": args.worker, "mode": mode, "cell": cell, "ours": times[0], "plain": times[1]}
+            if args.control:
+                case["control"] = times[2]
             print(json.dumps(case), flush=True)
 
 
-def summarize(case: dict) -> tuple[float, float, float, float, float]:
-    """(backend ms, plain ms, ratio of medians, lowest and highest per-round ratio of block medians)."""
-    ours = statistics.median(t for block in case["ours"] for t in block) * 1e3
+def summarize(case: dict, side: str = "ours") -> tuple[float, float, float, float, float]:
+    """(``side`` ms, plain ms, ratio of medians, lowest and highest per-round ratio of block medians);
+    ``side`` is "ours" (the backend) or "control" (the plain code's second instance, A/A)."""
+    ours = statistics.median(t for block in case[side] for t in block) * 1e3
     plain = statistics.median(t for block in case["plain"] for t in block) * 1e3
-    per_round = [statistics.median(a) / statistics.median(b) for a, b in zip(case["ours"], case["plain"])]
+    per_round = [statistics.median(a) / statistics.median(b) for a, b in zip(case[side], case["plain"])]
     return ours, plain, ours / plain, min(per_round), max(per_round)
 
 
@@ -269,6 +277,10 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=Spec().batch_size, help="default: the real 128")
     parser.add_argument("--length", type=int, default=Spec().maxlen, help="sequence length; default: the real 500")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="default: all cores")
+    parser.add_argument(
+        "--control", action="store_true", help="also time a second plain instance against the first (A/A)"
+    )
+    parser.add_argument("--save", type=Path, help="also write each case's raw step seconds here, a JSON line each")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.cells, args.modes = args.cells.split(","), args.modes.split(",")
@@ -279,12 +291,14 @@ def main() -> int:
     passthrough = [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("rounds", "warmup", "block", "threads")]
     passthrough += [f"--batch-size={args.batch_size}", f"--length={args.length}"]
     passthrough += [f"--cells={','.join(args.cells)}", f"--modes={','.join(args.modes)}"]
+    passthrough += ["--control"] if args.control else []
     print(
         f"bench_step: batch {args.batch_size} x {args.length}, vocab 10000, {args.threads} thread(s), "
         f"{args.rounds} interleaved rounds of {args.block} steps a side (median), {args.warmup} warm-up; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    width = max(len("backend"), *(len(b) for b in args.backends.split(",")))
+    saved = args.save.open("w") if args.save else None
+    width = max(len("backend"), *(len(b) + len(" A/A") for b in args.backends.split(",")))
     print(
         f"{'backend':<{width}} {'mode':<8} {'cell':<10} {'backend ms':>10} {'plain ms':>10} {'ratio':>7} "
         f"{'per-round range':>17}  target <= {TARGET}"
@@ -295,17 +309,24 @@ def main() -> int:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         for line in proc.stdout:
             r = json.loads(line)
-            ours, plain, ratio, low, high = summarize(r)
-            worst = max(worst, ratio)
-            verdict = "ok" if ratio <= TARGET else "SLOWER"
-            print(
-                f"{r['backend']:<{width}} {r['mode']:<8} {r['cell']:<10} {ours:10.1f} {plain:10.1f} {ratio:7.3f} "
-                f"{f'{low:.3f}-{high:.3f}':>17}  {verdict}",
-                flush=True,
-            )
+            if saved:
+                saved.write(line)
+            rows = [(r["backend"], "ours")] + ([(f"{r['backend']} A/A", "control")] if "control" in r else [])
+            for label, side in rows:
+                ours, plain, ratio, low, high = summarize(r, side)
+                if side == "ours":
+                    worst = max(worst, ratio)
+                verdict = "(control)" if side == "control" else "ok" if ratio <= TARGET else "SLOWER"
+                print(
+                    f"{label:<{width}} {r['mode']:<8} {r['cell']:<10} {ours:10.1f} {plain:10.1f} {ratio:7.3f} "
+                    f"{f'{low:.3f}-{high:.3f}':>17}  {verdict}",
+                    flush=True,
+                )
         if proc.wait() != 0:
             print(f"error: the {name} worker failed (exit {proc.returncode})", file=sys.stderr)
             return 2
+    if saved:
+        saved.close()
     print(f"worst ratio {worst:.3f}; load average now {os.getloadavg()[0]:.2f}")
     return 0 if worst <= TARGET else 1
 
