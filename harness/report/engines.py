@@ -136,8 +136,11 @@ def _flush_to_zero(jobs: pd.DataFrame) -> str:
 
 
 def _flush_effects(jobs: pd.DataFrame) -> list[str]:
-    """Per run x backend x cell x kind of host with jobs both ways: median step with it on against off."""
+    """Per run x backend x cell x kind of host with jobs both ways: median step with it on against off. Jobs
+    whose labels differ only in the switch (``torch`` and ``torch:flush_denormal=true``, the way to run both)
+    are the same backend here."""
     alone = hosts.speed_jobs(jobs)
+    alone = alone.assign(backend=alone["backend"].map(_without_flush_option))
     parts = []
     for (run, backend, cell, _), group in alone.groupby(["run", "backend", "cell", "host_kind"], sort=False):
         by_state = group.groupby(group["flush_denormal"].astype(bool))["step_ms_median"].mean()
@@ -149,6 +152,12 @@ def _flush_effects(jobs: pd.DataFrame) -> list[str]:
             f"{where}: {significant(on)} ms with it on, {significant(off)} ms off ({off / on:.2f}× as long off)"
         )
     return parts
+
+
+def _without_flush_option(label: str) -> str:
+    """``NAME[:KEY=VALUE...]`` (backends.base.parse_backend's syntax) without its ``flush_denormal`` option."""
+    name, *options = label.split(":")
+    return ":".join([name, *(o for o in options if o.partition("=")[0].strip() != "flush_denormal")])
 
 
 def _names(backends: Iterable[str]) -> list[str]:

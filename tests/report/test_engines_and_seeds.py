@@ -118,6 +118,25 @@ def test_a_flush_to_zero_effect_is_measured_when_one_engine_ran_both_ways(tmp_pa
     )
 
 
+def test_a_flush_to_zero_variant_is_measured_against_its_engine(tmp_path):
+    # bench run --backends torch,torch:flush_denormal=true,torch:optimizer_semantics=dense: two labels, one
+    # switch apart, and a third that differs in something else
+    def job(backend: str, flush: bool, ms: float) -> dict:
+        runtime = {"parity_group": "tf-sparse", "flush_denormal": flush}
+        return record(backend, "simplernn", 0, step_ms=ms, step_noise=0.0, runtime=runtime, rng_seed=0)
+
+    records = [
+        job("torch", False, 90.0),
+        job("torch:flush_denormal=true", True, 45.0),
+        job("torch:optimizer_semantics=dense", False, 300.0),
+    ]
+    line = analysed_records(tmp_path, records).differences[1]
+    assert line.endswith(
+        "Its effect on the median step, measured here: torch simplernn: 45.0 ms with it on, 90.0 ms off "
+        "(2.00× as long off)."
+    )
+
+
 # -- accuracy over seeds -------------------------------------------------------------------------------
 
 
