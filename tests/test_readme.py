@@ -11,7 +11,8 @@ def test_every_table_has_its_markers_and_its_report():
         assert f"<!-- table:{name} -->" in text and f"<!-- /table:{name} -->" in text, name
         assert (report / "summary.csv").is_file(), f"{report} is not committed"
         table = text.split(f"<!-- table:{name} -->", 1)[1].split(f"<!-- /table:{name} -->", 1)[0]
-        assert table.strip().startswith("| backend | cell |"), f"the {name} table is missing"
+        lines = table.strip().splitlines()
+        assert len(lines) >= 3 and all(line.startswith("|") for line in lines), f"the {name} table has no rows"
 
 
 def test_the_readme_tables_match_the_committed_reports():

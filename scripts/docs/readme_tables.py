@@ -74,6 +74,7 @@ def engines_table(report: Path) -> str:
                 _num(s["test_acc"], ".3f"),
                 _num(s["peak_rss_mb"], ",.0f"),
                 e.get("kernel_path") or "–",
+                _on_off(e.get("flush_denormal", "")),
             ]
         )
     header = [
@@ -87,8 +88,45 @@ def engines_table(report: Path) -> str:
         "test acc",
         "peak RSS MB",
         "kernel path",
+        "flush-to-zero",
     ]
-    return _table(header, rows, "llrrrrrrrl")
+    return _table(header, rows, "llrrrrrrrll")
+
+
+def _on_off(value: str) -> str:
+    return {"True": "on", "False": "off"}.get(value, "–")
+
+
+#: The flush-to-zero table compares this backend with its variant that has the switch on.
+FLUSH_OFF, FLUSH_ON = "torch", "torch:flush_denormal=true"
+
+
+def flush_table(report: Path) -> str:
+    """Per cell: the median step of torch with flush-to-zero off and on, and the report's verdict on it."""
+    summary = {(r["backend"], r["cell"]): r for r in _rows(report / "summary.csv")}
+    verdicts = {
+        r["cell"]: r
+        for r in _rows(report / "head_to_head.csv")
+        if (r["baseline"], r["compared"], r["metric"]) == (FLUSH_OFF, FLUSH_ON, "step_ms_median")
+    }
+    rows = []
+    for cell in sorted({c for _, c in summary}, key=lambda c: CELLS.index(c) if c in CELLS else len(CELLS)):
+        off, on = summary.get((FLUSH_OFF, cell)), summary.get((FLUSH_ON, cell))
+        if off is None or on is None:
+            continue
+        v = verdicts.get(cell, {})
+        rows.append(
+            [
+                cell,
+                off["seeds"],
+                _num(off["step_ms_median"], ",.1f"),
+                _num(on["step_ms_median"], ",.1f"),
+                _num(str(float(on["step_ms_median"]) / float(off["step_ms_median"])), ".2f"),
+                v.get("verdict") or "–",
+            ]
+        )
+    header = ["cell", "seeds a side", "torch step ms, off", "on", "on / off", "verdict (bench report)"]
+    return _table(header, rows, "lrrrrl")
 
 
 def seeds_table(report: Path) -> str:
@@ -119,6 +157,7 @@ def seeds_table(report: Path) -> str:
 TABLES: dict[str, tuple[Path, Callable[[Path], str]]] = {
     "engines": (RESULTS / "reference" / "report", engines_table),
     "seeds": (RESULTS / "reference-seeds" / "report", seeds_table),
+    "flush": (RESULTS / "reference-ftz" / "report", flush_table),
 }
 
 
