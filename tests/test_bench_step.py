@@ -32,3 +32,12 @@ def test_summarize_reports_backend_and_control_against_the_plain_code():
     assert (low, high) == pytest.approx((1.5, 2.0))
     control = bench_step.summarize(case, "control")
     assert control[2] == pytest.approx(200 / 150) and control[3:] == pytest.approx((1.0, 1.5))
+
+
+def test_save_writes_the_cases_whole_and_nothing_without_a_path(tmp_path):
+    target = tmp_path / "cases.jsonl"
+    bench_step.save(target, ['{"cell": "lstm"}\n', '{"cell": "gru"}\n'])
+    assert target.read_text() == '{"cell": "lstm"}\n{"cell": "gru"}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["cases.jsonl"]  # no temporary file left beside it
+    bench_step.save(None, ['{"cell": "lstm"}\n'])
+    assert [p.name for p in tmp_path.iterdir()] == ["cases.jsonl"]

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from backends.base import BackendRef, parse_backend
+
 from . import hosts
 from .formatting import significant
 from .tables import GROUP, run_order, sort_rows
@@ -155,9 +157,9 @@ def _flush_effects(jobs: pd.DataFrame) -> list[str]:
 
 
 def _without_flush_option(label: str) -> str:
-    """``NAME[:KEY=VALUE...]`` (backends.base.parse_backend's syntax) without its ``flush_denormal`` option."""
-    name, *options = label.split(":")
-    return ":".join([name, *(o for o in options if o.partition("=")[0].strip() != "flush_denormal")])
+    """A backend label (``torch:flush_denormal=true``) without its ``flush_denormal`` option, canonical."""
+    ref = parse_backend(label)
+    return BackendRef(ref.name, {k: v for k, v in ref.options.items() if k != "flush_denormal"}).label
 
 
 def _names(backends: Iterable[str]) -> list[str]:

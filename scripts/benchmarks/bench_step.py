@@ -52,6 +52,7 @@ from pathlib import Path
 
 from backends.base import BackendOptions, parse_backend
 from backends.torch_layout import to_torch
+from harness.atomic import atomic_open
 from harness.parity import parity_batches
 from harness.spec import CELLS, Spec
 from harness.weights import WEIGHT_NAMES, Weights, initial_weights
@@ -257,6 +258,13 @@ def summarize(case: dict, side: str = "ours") -> tuple[float, float, float, floa
     return ours, plain, ours / plain, min(per_round), max(per_round)
 
 
+def save(path: Path | None, lines: list[str]) -> None:
+    """The cases measured so far, one JSON line each, written whole or not at all."""
+    if path is not None:
+        with atomic_open(path) as handle:
+            handle.writelines(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default=",".join(CELLS))
@@ -297,7 +305,7 @@ def main() -> int:
         f"{args.rounds} interleaved rounds of {args.block} steps a side (median), {args.warmup} warm-up; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    saved = args.save.open("w") if args.save else None
+    saved: list[str] = []  # the raw cases, written at the end (atomically) when --save asks for them
     width = max(len("backend"), *(len(b) + len(" A/A") for b in args.backends.split(",")))
     print(
         f"{'backend':<{width}} {'mode':<8} {'cell':<10} {'backend ms':>10} {'plain ms':>10} {'ratio':>7} "
@@ -309,8 +317,7 @@ def main() -> int:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         for line in proc.stdout:
             r = json.loads(line)
-            if saved:
-                saved.write(line)
+            saved.append(line)
             rows = [(r["backend"], "ours")] + ([(f"{r['backend']} A/A", "control")] if "control" in r else [])
             for label, side in rows:
                 ours, plain, ratio, low, high = summarize(r, side)
@@ -324,9 +331,9 @@ def main() -> int:
                 )
         if proc.wait() != 0:
             print(f"error: the {name} worker failed (exit {proc.returncode})", file=sys.stderr)
+            save(args.save, saved)
             return 2
-    if saved:
-        saved.close()
+    save(args.save, saved)
     print(f"worst ratio {worst:.3f}; load average now {os.getloadavg()[0]:.2f}")
     return 0 if worst <= TARGET else 1
 

@@ -47,10 +47,14 @@ CELLS = ("lstm", "gru", "simplernn")
 ENGINES = ("keras", "keras-xla", "keras-jax", "keras-torch", "torch", "torch-compile")
 
 
+def _cell_rank(cell: str) -> int:
+    return CELLS.index(cell) if cell in CELLS else len(CELLS)
+
+
 def _row_order(key: tuple[str, str]) -> tuple[int, int, str]:
     backend, cell = key
     rank = ENGINES.index(backend) if backend in ENGINES else len(ENGINES)
-    return (CELLS.index(cell) if cell in CELLS else len(CELLS), rank, backend)
+    return (_cell_rank(cell), rank, backend)
 
 
 def engines_table(report: Path) -> str:
@@ -110,7 +114,7 @@ def flush_table(report: Path) -> str:
         if (r["baseline"], r["compared"], r["metric"]) == (FLUSH_OFF, FLUSH_ON, "step_ms_median")
     }
     rows = []
-    for cell in sorted({c for _, c in summary}, key=lambda c: CELLS.index(c) if c in CELLS else len(CELLS)):
+    for cell in sorted({c for _, c in summary}, key=_cell_rank):
         off, on = summary.get((FLUSH_OFF, cell)), summary.get((FLUSH_ON, cell))
         if off is None or on is None:
             continue
@@ -121,7 +125,7 @@ def flush_table(report: Path) -> str:
                 off["seeds"],
                 _num(off["step_ms_median"], ",.1f"),
                 _num(on["step_ms_median"], ",.1f"),
-                _num(str(float(on["step_ms_median"]) / float(off["step_ms_median"])), ".2f"),
+                f"{float(on['step_ms_median']) / float(off['step_ms_median']):.2f}",
                 v.get("verdict") or "–",
             ]
         )
